@@ -1,0 +1,49 @@
+# Two entry points do all set-up on a fresh machine: `make demo` and `make test`.
+# Both are idempotent and incremental: stamps skip what did not change.
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+BUILD := build
+CORE_SOURCES := $(shell find csrc tests/cpp -name '*.cc' -o -name '*.h') CMakeLists.txt pyproject.toml tools/build_paths.py
+
+.PHONY: demo test cpp-test py-test conformance bench format
+
+demo: $(BUILD)/.installed
+	$(VPY) examples/train_mlp.py
+
+test: cpp-test py-test
+
+cpp-test: $(BUILD)/.installed
+	cd $(BUILD) && ../$(VENV)/bin/ctest --output-on-failure -j2
+
+py-test: $(BUILD)/.installed
+	$(VPY) -m pytest -q -n 2 tests/python
+
+# GoogleTest comes from Debian (installed once, as root, where missing).
+$(BUILD)/.gtest:
+	@mkdir -p $(BUILD)
+	@if [ ! -f /usr/include/gtest/gtest.h ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev >/dev/null; fi
+	@touch $@
+
+$(VENV)/.deps: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# One build tree for the extension and the C++ tests; pip reuses it, so only
+# changed files recompile.
+$(BUILD)/.installed: $(VENV)/.deps $(BUILD)/.gtest $(CORE_SOURCES)
+	$(VPY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+	  -Ccmake.define.TORCH_PJRT_BUILD_TESTS=ON -Cbuild.verbose=false -e .
+	@touch $@
+
+# Slow sweeps, kept out of `make test`.
+conformance: $(BUILD)/.installed
+	$(VPY) tools/conformance.py
+
+bench: $(BUILD)/.installed
+	$(VPY) benchmarks/eager_ops.py
+
+format:
+	clang-format -i $$(find csrc tests/cpp -name '*.cc' -o -name '*.h')

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "lowering/op_call.h"
+
+namespace torch_pjrt::lowering {
+
+// Emits the StableHLO for one call and returns its results in schema order.
+using Rule = std::vector<Value> (*)(Builder& b, const OpCall& call);
+
+struct RuleInfo {
+  Rule rule = nullptr;
+  // Positions of `Scalar` arguments whose values shape the program (baked in as
+  // constants and part of the cache key) instead of being run-time inputs.
+  std::vector<int> static_scalar_args;
+};
+
+// Keyed by the functional op's name without namespace or overload ("add").
+class RuleTable {
+ public:
+  void add(std::string name, RuleInfo info);
+  const RuleInfo* find(std::string_view name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::unordered_map<std::string, RuleInfo> rules_;
+};
+
+// The process-wide table, filled once from every family below.
+const RuleTable& rule_table();
+
+// One function per family, each in its own file.
+void add_elementwise_rules(RuleTable& table);
+void add_activation_rules(RuleTable& table);
+void add_comparison_rules(RuleTable& table);
+void add_reduction_rules(RuleTable& table);
+void add_linalg_rules(RuleTable& table);
+void add_softmax_loss_rules(RuleTable& table);
+void add_shape_rules(RuleTable& table);
+void add_indexing_rules(RuleTable& table);
+void add_factory_rules(RuleTable& table);
+void add_random_rules(RuleTable& table);
+
+}  // namespace torch_pjrt::lowering

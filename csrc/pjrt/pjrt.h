@@ -1,0 +1,195 @@
+#pragma once
+
+// RAII wrapper of the PJRT C API. No PyTorch headers. Every PJRT_Error becomes
+// a pjrt::Error carrying the plugin's message and code; nothing here aborts.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "pjrt_c_api.h"
+
+namespace torch_pjrt::pjrt {
+
+class Error : public std::runtime_error {
+ public:
+  Error(std::string message, PJRT_Error_Code code)
+      : std::runtime_error(std::move(message)), code_(code) {}
+  PJRT_Error_Code code() const { return code_; }
+
+ private:
+  PJRT_Error_Code code_;
+};
+
+// Values of plugin attributes and of client create options.
+using NamedValue =
+    std::variant<std::string, int64_t, std::vector<int64_t>, float, bool>;
+
+// A loaded plugin library. Loading checks the API version (a clear Error when
+// the plugin's major version differs or its minor version is older than the
+// header's minimum we need) and runs PJRT_Plugin_Initialize.
+class Plugin {
+ public:
+  static std::shared_ptr<Plugin> load(const std::string& path);
+  ~Plugin();
+
+  const PJRT_Api* api() const { return api_; }
+  const std::string& path() const { return path_; }
+  int api_major() const;
+  int api_minor() const;
+  // PJRT_Plugin_Attributes: e.g. "xla_version", "stablehlo_current_version".
+  std::map<std::string, NamedValue> attributes() const;
+
+  // Throws Error when `error` is non-null (and destroys it).
+  void check(PJRT_Error* error) const;
+
+ private:
+  Plugin(std::string path, void* handle, const PJRT_Api* api);
+  std::string path_;
+  void* handle_ = nullptr;
+  const PJRT_Api* api_ = nullptr;
+};
+
+class Event {
+ public:
+  Event(std::shared_ptr<Plugin> plugin, PJRT_Event* event);
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  // Blocks; throws Error if the event completed with an error.
+  void wait();
+  bool is_ready() const;
+
+ private:
+  std::shared_ptr<Plugin> plugin_;
+  PJRT_Event* event_;
+};
+
+class Device {
+ public:
+  Device(std::shared_ptr<Plugin> plugin, PJRT_Device* device);
+  PJRT_Device* raw() const { return device_; }
+  int id() const;
+  int local_hardware_id() const;
+  std::string kind() const;          // e.g. "cpu", "TPU v5 lite"
+  std::string debug_string() const;  // e.g. "TFRT_CPU_0"
+  std::string to_string() const;
+
+ private:
+  std::shared_ptr<Plugin> plugin_;
+  PJRT_Device* device_;
+  PJRT_DeviceDescription* description_;
+};
+
+class Buffer {
+ public:
+  Buffer(std::shared_ptr<Plugin> plugin, PJRT_Buffer* buffer);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  PJRT_Buffer* raw() const { return buffer_; }
+  PJRT_Buffer_Type element_type() const;
+  std::vector<int64_t> dims() const;
+  size_t on_device_size() const;
+  // Byte size of the dense row-major host copy.
+  size_t host_size() const;
+  // Copies into `dst` (dense row-major, `size` bytes) and blocks until done.
+  void to_host(void* dst, size_t size) const;
+  // Starts the copy; the caller keeps `dst` alive until the event is ready.
+  std::unique_ptr<Event> to_host_async(void* dst, size_t size) const;
+  // Ready when the value is computed; errors of the producing program surface here.
+  std::unique_ptr<Event> ready_event() const;
+  bool is_deleted() const;
+
+ private:
+  std::shared_ptr<Plugin> plugin_;
+  PJRT_Buffer* buffer_;
+};
+
+// What we encode into xla.CompileOptionsProto ourselves (no protobuf dependency).
+struct CompileOptions {
+  int64_t num_replicas = 1;
+  int64_t num_partitions = 1;
+  std::string serialize() const;
+};
+
+struct ExecuteOptions {
+  // Inputs that must not be donated even when the program aliases them.
+  std::vector<int64_t> non_donatable_input_indices;
+};
+
+struct ExecuteResult {
+  std::vector<std::unique_ptr<Buffer>> outputs;
+  std::unique_ptr<Event> done;  // completion of the whole execution
+};
+
+class LoadedExecutable {
+ public:
+  LoadedExecutable(std::shared_ptr<Plugin> plugin, PJRT_LoadedExecutable* executable);
+  ~LoadedExecutable();
+  LoadedExecutable(const LoadedExecutable&) = delete;
+  LoadedExecutable& operator=(const LoadedExecutable&) = delete;
+
+  size_t num_outputs() const;
+  // Runs on `device` (one of the executable's addressable devices). Returns
+  // as soon as the execution is enqueued.
+  ExecuteResult execute(std::span<Buffer* const> arguments, const Device& device,
+                        const ExecuteOptions& options = {}) const;
+  std::string serialize() const;
+
+ private:
+  std::shared_ptr<Plugin> plugin_;
+  PJRT_LoadedExecutable* executable_;
+  PJRT_Executable* executable_view_ = nullptr;
+};
+
+enum class HostBufferSemantics {
+  kImmutableOnlyDuringCall,          // the plugin copies before returning
+  kImmutableUntilTransferCompletes,  // caller keeps data alive until the event
+};
+
+class Client {
+ public:
+  // Options are plugin-specific, e.g. {"cpu_device_count", int64_t{4}} for XLA:CPU.
+  static std::unique_ptr<Client> create(std::shared_ptr<Plugin> plugin,
+                                        const std::map<std::string, NamedValue>& options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const std::shared_ptr<Plugin>& plugin() const { return plugin_; }
+  std::string platform_name() const;
+  std::string platform_version() const;
+  const std::vector<Device>& addressable_devices() const { return devices_; }
+
+  std::unique_ptr<Buffer> buffer_from_host(
+      const void* data, PJRT_Buffer_Type type, std::span<const int64_t> dims,
+      const Device& device,
+      HostBufferSemantics semantics = HostBufferSemantics::kImmutableOnlyDuringCall,
+      std::unique_ptr<Event>* done_with_host_buffer = nullptr) const;
+
+  // `mlir` is a StableHLO module in MLIR text form.
+  std::unique_ptr<LoadedExecutable> compile(const std::string& mlir,
+                                            const CompileOptions& options = {}) const;
+  std::unique_ptr<LoadedExecutable> deserialize(const std::string& serialized,
+                                                const CompileOptions& options = {}) const;
+
+ private:
+  Client(std::shared_ptr<Plugin> plugin, PJRT_Client* client);
+  std::shared_ptr<Plugin> plugin_;
+  PJRT_Client* client_;
+  std::vector<Device> devices_;
+};
+
+// Byte width of one element of a PJRT buffer type (sub-byte types are rounded up).
+size_t byte_width(PJRT_Buffer_Type type);
+
+}  // namespace torch_pjrt::pjrt

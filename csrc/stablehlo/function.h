@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "stablehlo/element_type.h"
+
+namespace torch_pjrt::stablehlo {
+
+// An SSA value of the function being built; its type lives in the function's
+// value table. Ids are unique across the whole function, regions included.
+struct Value {
+  int32_t id = -1;
+  bool valid() const { return id >= 0; }
+  bool operator==(const Value&) const = default;
+};
+
+struct Block;
+
+struct Operation {
+  std::string name;  // "stablehlo.add", "chlo.erf", "stablehlo.return", ...
+  std::vector<Value> operands;
+  std::vector<Value> results;
+  std::string attributes;  // dictionary body without braces; may be empty
+  std::vector<Block> regions;
+};
+
+struct Block {
+  std::vector<Value> arguments;
+  std::vector<Operation> operations;  // the last one is the terminator in regions
+};
+
+// A finished function `main`: its body block's arguments are the parameters.
+struct Function {
+  Block body;
+  std::vector<Value> results;
+  std::vector<TensorType> value_types;  // indexed by Value::id
+
+  const TensorType& type(Value v) const { return value_types.at(v.id); }
+  std::vector<TensorType> parameter_types() const;
+  std::vector<TensorType> result_types() const;
+
+  // The whole module as MLIR text in generic op form, ready for PJRT.
+  std::string to_mlir() const;
+  // Stable across processes and platforms: equal for structurally equal
+  // functions (same ops, attributes, types and value wiring).
+  uint64_t structural_hash() const;
+};
+
+}  // namespace torch_pjrt::stablehlo
