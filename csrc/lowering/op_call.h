@@ -77,6 +77,9 @@ struct OpCall {
   // torch.get_default_dtype(): what an integer tensor combined with a Python
   // float promotes to.
   ElementType default_float = ElementType::kF32;
+  // For out= calls, the dtypes of the out tensors (the only dtype source of
+  // factories such as arange.out); empty for functional and in-place calls.
+  std::vector<ElementType> out_element_types;
 
   size_t size() const { return args.size(); }
   bool is_none(size_t i) const;
