@@ -71,9 +71,9 @@ enum class BinaryOp {
   kDivide,     // integer division truncates toward zero, as in C
   kRemainder,  // sign follows the dividend, as C fmod
   kPower,
-  kMaximum,    // propagates NaN
-  kMinimum,    // propagates NaN
-  kAnd,        // logical for pred, bitwise for integers
+  kMaximum,  // propagates NaN
+  kMinimum,  // propagates NaN
+  kAnd,      // logical for pred, bitwise for integers
   kOr,
   kXor,
   kShiftLeft,
@@ -88,6 +88,10 @@ enum class BinaryOp {
 };
 
 enum class RngAlgorithm { kDefault, kThreeFry, kPhilox };
+
+// dot_general's operand precision: on TPU, kDefault computes f32 products in
+// one bf16 pass; kHighest matches f32 on CPU. XLA:CPU ignores it.
+enum class Precision { kDefault, kHigh, kHighest };
 
 struct DotDimensions {
   std::vector<int64_t> lhs_batch, rhs_batch;
@@ -122,8 +126,7 @@ struct ScatterDimensions {
 // yields. Values defined outside a region must not be used inside it.
 class Builder {
  public:
-  using RegionBody =
-      std::function<std::vector<Value>(Builder& b, const std::vector<Value>& args)>;
+  using RegionBody = std::function<std::vector<Value>(Builder& b, const std::vector<Value>& args)>;
 
   Builder();
   ~Builder();
@@ -140,11 +143,10 @@ class Builder {
   // Any op by name, with explicit result types and a pre-rendered attribute
   // dictionary body (e.g. "dimensions = array<i64: 1>", without braces). The
   // typed methods below all go through this.
-  std::vector<Value> emit(std::string_view op_name, const std::vector<Value>& operands,
-                          const std::vector<TensorType>& result_types,
-                          std::string attributes = {},
-                          const std::vector<std::pair<std::vector<TensorType>, RegionBody>>&
-                              regions = {});
+  std::vector<Value> emit(
+      std::string_view op_name, const std::vector<Value>& operands,
+      const std::vector<TensorType>& result_types, std::string attributes = {},
+      const std::vector<std::pair<std::vector<TensorType>, RegionBody>>& regions = {});
 
   // --- constants -----------------------------------------------------------
   // 0-d constant; the value is converted to `type` (bool: nonzero is true).
@@ -188,8 +190,7 @@ class Builder {
               const std::vector<int64_t>& strides = {});
   Value dynamic_slice(Value x, const std::vector<Value>& start_indices,
                       const std::vector<int64_t>& slice_sizes);
-  Value dynamic_update_slice(Value operand, Value update,
-                             const std::vector<Value>& start_indices);
+  Value dynamic_update_slice(Value operand, Value update, const std::vector<Value>& start_indices);
   Value concatenate(const std::vector<Value>& inputs, int64_t dimension);
   Value pad(Value x, Value padding_value, const std::vector<int64_t>& low,
             const std::vector<int64_t>& high, const std::vector<int64_t>& interior = {});
@@ -205,17 +206,15 @@ class Builder {
                const RegionBody& body) {
     return reduce(std::vector<Value>{input}, std::vector<Value>{init}, dimensions, body)[0];
   }
-  std::vector<Value> reduce_window(const std::vector<Value>& inputs,
-                                   const std::vector<Value>& inits,
-                                   const std::vector<int64_t>& window_dimensions,
-                                   const std::vector<int64_t>& window_strides,
-                                   const std::vector<int64_t>& base_dilations,
-                                   const std::vector<int64_t>& window_dilations,
-                                   const std::vector<std::pair<int64_t, int64_t>>& padding,
-                                   const RegionBody& body);
+  std::vector<Value> reduce_window(
+      const std::vector<Value>& inputs, const std::vector<Value>& inits,
+      const std::vector<int64_t>& window_dimensions, const std::vector<int64_t>& window_strides,
+      const std::vector<int64_t>& base_dilations, const std::vector<int64_t>& window_dilations,
+      const std::vector<std::pair<int64_t, int64_t>>& padding, const RegionBody& body);
   // Result element type defaults to the lhs element type.
   Value dot_general(Value lhs, Value rhs, const DotDimensions& dimensions,
-                    std::optional<ElementType> result_type = std::nullopt);
+                    std::optional<ElementType> result_type = std::nullopt,
+                    Precision precision = Precision::kDefault);
   Value gather(Value operand, Value start_indices, const GatherDimensions& dimensions,
                const std::vector<int64_t>& slice_sizes, bool indices_are_sorted = false);
   // Body gets (current, update) and returns the new element.

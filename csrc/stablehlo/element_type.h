@@ -50,7 +50,7 @@ struct TensorType {
 
   int64_t rank() const { return static_cast<int64_t>(dims.size()); }
   int64_t numel() const;
-  std::string mlir() const;  // "tensor<2x3xf32>", "tensor<f32>" for rank 0
+  std::string mlir() const;       // "tensor<2x3xf32>", "tensor<f32>" for rank 0
   std::string to_string() const;  // "f32[2,3]"
   bool operator==(const TensorType&) const = default;
 };

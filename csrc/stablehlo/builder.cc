@@ -1,0 +1,186 @@
+#include "stablehlo/builder.h"
+
+#include <utility>
+
+#include "stablehlo/builder_impl.h"
+
+namespace torch_pjrt::stablehlo {
+namespace detail {
+
+void fail(std::string_view op, const std::string& message) {
+  std::string text(op);
+  text += ": ";
+  text += message;
+  throw BuildError(text);
+}
+
+std::string list_text(const std::vector<int64_t>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(values[i]);
+  }
+  out += ']';
+  return out;
+}
+
+std::string i64_array(const std::vector<int64_t>& values) {
+  std::string out = "array<i64";
+  for (size_t i = 0; i < values.size(); ++i) {
+    out += i ? ", " : ": ";
+    out += std::to_string(values[i]);
+  }
+  out += '>';
+  return out;
+}
+
+void check_dimensions(std::string_view op, std::string_view what, const std::vector<int64_t>& dims,
+                      int64_t rank) {
+  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  for (int64_t d : dims) {
+    if (d < 0 || d >= rank) {
+      fail(op, std::string(what) + " " + list_text(dims) + " has dimension " + std::to_string(d) +
+                   " out of range for rank " + std::to_string(rank));
+    }
+    if (seen[d]) {
+      fail(op,
+           std::string(what) + " " + list_text(dims) + " repeats dimension " + std::to_string(d));
+    }
+    seen[d] = true;
+  }
+}
+
+std::vector<TensorType> yield_types(const Builder& b, const Block& region) {
+  std::vector<TensorType> types;
+  for (Value v : region.operations.back().operands) types.push_back(b.type(v));
+  return types;
+}
+
+TensorType scalar(ElementType type) { return TensorType{type, {}}; }
+
+}  // namespace detail
+
+Builder::Impl::Impl() {
+  blocks.push_back(&fn.body);
+  scopes.push_back(0);
+}
+
+Value Builder::Impl::new_value(const TensorType& type) {
+  Value v{static_cast<int32_t>(fn.value_types.size())};
+  fn.value_types.push_back(type);
+  scope_of.push_back(scopes.back());
+  return v;
+}
+
+const TensorType& Builder::Impl::type(Value v) const {
+  if (v.id < 0 || static_cast<size_t>(v.id) >= fn.value_types.size()) {
+    throw BuildError("invalid value %" + std::to_string(v.id) + " (not built by this builder)");
+  }
+  return fn.value_types[v.id];
+}
+
+void Builder::Impl::check_open(std::string_view op) const {
+  if (finished) detail::fail(op, "the builder was already finished");
+}
+
+void Builder::Impl::check_operand(std::string_view op, Value v) const {
+  if (v.id < 0 || static_cast<size_t>(v.id) >= fn.value_types.size()) {
+    detail::fail(op, "operand %" + std::to_string(v.id) + " is not a value of this function");
+  }
+  if (scope_of[v.id] != scopes.back()) {
+    detail::fail(op, "operand %" + std::to_string(v.id) + " (" + fn.value_types[v.id].to_string() +
+                         ") is defined outside the region it is used in");
+  }
+}
+
+Block Builder::Impl::build_region(Builder& b, std::string_view op,
+                                  const std::vector<TensorType>& arg_types,
+                                  const RegionBody& body) {
+  Block block;
+  scopes.push_back(next_scope++);
+  blocks.push_back(&block);
+  // Restores the insertion point even when the body throws, so a caller that
+  // catches a BuildError can still use the builder outside the region.
+  struct Pop {
+    Impl* impl;
+    ~Pop() {
+      impl->blocks.pop_back();
+      impl->scopes.pop_back();
+    }
+  } pop{this};
+  block.arguments.reserve(arg_types.size());
+  for (const TensorType& t : arg_types) block.arguments.push_back(new_value(t));
+  std::vector<Value> yields = body(b, block.arguments);
+  for (Value v : yields) check_operand(std::string(op) + " region", v);
+  Operation ret;
+  ret.name = "stablehlo.return";
+  ret.operands = std::move(yields);
+  block.operations.push_back(std::move(ret));
+  return block;
+}
+
+std::vector<Value> Builder::Impl::append(std::string_view name, const std::vector<Value>& operands,
+                                         const std::vector<TensorType>& result_types,
+                                         std::string attributes, std::vector<Block> regions) {
+  check_open(name);
+  for (Value v : operands) check_operand(name, v);
+  Operation op;
+  op.name = name;
+  op.operands = operands;
+  op.attributes = std::move(attributes);
+  op.regions = std::move(regions);
+  op.results.reserve(result_types.size());
+  for (const TensorType& t : result_types) op.results.push_back(new_value(t));
+  std::vector<Value> results = op.results;
+  blocks.back()->operations.push_back(std::move(op));
+  return results;
+}
+
+Value Builder::Impl::append1(std::string_view name, const std::vector<Value>& operands,
+                             const TensorType& result_type, std::string attributes) {
+  return append(name, operands, {result_type}, std::move(attributes), {})[0];
+}
+
+Builder::Builder() : impl_(std::make_unique<Impl>()) {}
+Builder::~Builder() = default;
+
+Value Builder::parameter(const TensorType& type) {
+  impl_->check_open("parameter");
+  if (impl_->blocks.size() != 1) {
+    throw BuildError("parameter: cannot add a function parameter while building a region");
+  }
+  for (int64_t d : type.dims) {
+    if (d < 0) throw BuildError("parameter: negative dimension in " + type.to_string());
+  }
+  Value v = impl_->new_value(type);
+  impl_->fn.body.arguments.push_back(v);
+  return v;
+}
+
+const TensorType& Builder::type(Value v) const { return impl_->type(v); }
+
+std::vector<Value> Builder::emit(
+    std::string_view op_name, const std::vector<Value>& operands,
+    const std::vector<TensorType>& result_types, std::string attributes,
+    const std::vector<std::pair<std::vector<TensorType>, RegionBody>>& regions) {
+  impl_->check_open(op_name);
+  for (Value v : operands) impl_->check_operand(op_name, v);
+  std::vector<Block> blocks;
+  blocks.reserve(regions.size());
+  for (const auto& [arg_types, body] : regions) {
+    blocks.push_back(impl_->build_region(*this, op_name, arg_types, body));
+  }
+  return impl_->append(op_name, operands, result_types, std::move(attributes), std::move(blocks));
+}
+
+Function Builder::finish(const std::vector<Value>& results) {
+  impl_->check_open("finish");
+  if (impl_->blocks.size() != 1) throw BuildError("finish: called while building a region");
+  for (Value v : results) impl_->check_operand("func.return", v);
+  impl_->finished = true;
+  Function fn = std::move(impl_->fn);
+  fn.results = results;
+  return fn;
+}
+
+}  // namespace torch_pjrt::stablehlo
