@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -28,16 +29,24 @@ class Error : public std::runtime_error {
 };
 
 // Values of plugin attributes and of client create options.
-using NamedValue =
-    std::variant<std::string, int64_t, std::vector<int64_t>, float, bool>;
+using NamedValue = std::variant<std::string, int64_t, std::vector<int64_t>, float, bool>;
 
 // A loaded plugin library. Loading checks the API version (a clear Error when
 // the plugin's major version differs or its minor version is older than the
 // header's minimum we need) and runs PJRT_Plugin_Initialize.
+//
+// The library is never unloaded: plugins start threads and register atexit
+// handlers, and PJRT does not support dlclose. Load each plugin once per process.
 class Plugin {
  public:
+  // The oldest PJRT C API minor version whose functions and Args fields cover
+  // everything this wrapper uses (see plugin.cc for why this one).
+  static constexpr int kMinApiMinor = 71;
+
   static std::shared_ptr<Plugin> load(const std::string& path);
   ~Plugin();
+  Plugin(const Plugin&) = delete;
+  Plugin& operator=(const Plugin&) = delete;
 
   const PJRT_Api* api() const { return api_; }
   const std::string& path() const { return path_; }
@@ -48,6 +57,9 @@ class Plugin {
 
   // Throws Error when `error` is non-null (and destroys it).
   void check(PJRT_Error* error) const;
+  // The Error `error` (non-null) describes; destroys `error`. Never throws
+  // anything but std::bad_alloc, so it is usable in callbacks.
+  Error take_error(PJRT_Error* error) const;
 
  private:
   Plugin(std::string path, void* handle, const PJRT_Api* api);
@@ -66,6 +78,13 @@ class Event {
   // Blocks; throws Error if the event completed with an error.
   void wait();
   bool is_ready() const;
+  // The error the event completed with; only meaningful once is_ready().
+  std::optional<Error> error() const;
+  // Runs `callback` once the event is ready (maybe at once, on this thread; or
+  // later, on a plugin thread), with the error it completed with, if any.
+  // Exceptions thrown by `callback` are swallowed: no plugin thread may unwind.
+  void on_ready(std::function<void(std::optional<Error>)> callback) const;
+  PJRT_Event* raw() const { return event_; }
 
  private:
   std::shared_ptr<Plugin> plugin_;
@@ -81,6 +100,7 @@ class Device {
   std::string kind() const;          // e.g. "cpu", "TPU v5 lite"
   std::string debug_string() const;  // e.g. "TFRT_CPU_0"
   std::string to_string() const;
+  bool operator==(const Device& other) const { return device_ == other.device_; }
 
  private:
   std::shared_ptr<Plugin> plugin_;
@@ -107,7 +127,12 @@ class Buffer {
   std::unique_ptr<Event> to_host_async(void* dst, size_t size) const;
   // Ready when the value is computed; errors of the producing program surface here.
   std::unique_ptr<Event> ready_event() const;
+  // True once the buffer was donated to an execution (or deleted).
   bool is_deleted() const;
+  Device device() const;
+  // An asynchronous copy onto another device of the same client (an Error when
+  // `device` is the buffer's own device).
+  std::unique_ptr<Buffer> copy_to_device(const Device& device) const;
 
  private:
   std::shared_ptr<Plugin> plugin_;
@@ -115,6 +140,8 @@ class Buffer {
 };
 
 // What we encode into xla.CompileOptionsProto ourselves (no protobuf dependency).
+// A single-device program (1 replica, 1 partition) is compiled portable: the
+// executable runs on whichever addressable device execute() names.
 struct CompileOptions {
   int64_t num_replicas = 1;
   int64_t num_partitions = 1;
@@ -138,7 +165,7 @@ class LoadedExecutable {
   LoadedExecutable(const LoadedExecutable&) = delete;
   LoadedExecutable& operator=(const LoadedExecutable&) = delete;
 
-  size_t num_outputs() const;
+  size_t num_outputs() const { return num_outputs_; }
   // Runs on `device` (one of the executable's addressable devices). Returns
   // as soon as the execution is enqueued.
   ExecuteResult execute(std::span<Buffer* const> arguments, const Device& device,
@@ -149,6 +176,7 @@ class LoadedExecutable {
   std::shared_ptr<Plugin> plugin_;
   PJRT_LoadedExecutable* executable_;
   PJRT_Executable* executable_view_ = nullptr;
+  size_t num_outputs_ = 0;
 };
 
 enum class HostBufferSemantics {
@@ -156,6 +184,8 @@ enum class HostBufferSemantics {
   kImmutableUntilTransferCompletes,  // caller keeps data alive until the event
 };
 
+// Buffers and executables must be destroyed before the Client that made them
+// (PJRT's rule; they keep only the plugin alive, not the client).
 class Client {
  public:
   // Options are plugin-specific, e.g. {"cpu_device_count", int64_t{4}} for XLA:CPU.
@@ -166,19 +196,21 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   const std::shared_ptr<Plugin>& plugin() const { return plugin_; }
+  PJRT_Client* raw() const { return client_; }
   std::string platform_name() const;
   std::string platform_version() const;
   const std::vector<Device>& addressable_devices() const { return devices_; }
 
   std::unique_ptr<Buffer> buffer_from_host(
-      const void* data, PJRT_Buffer_Type type, std::span<const int64_t> dims,
-      const Device& device,
+      const void* data, PJRT_Buffer_Type type, std::span<const int64_t> dims, const Device& device,
       HostBufferSemantics semantics = HostBufferSemantics::kImmutableOnlyDuringCall,
       std::unique_ptr<Event>* done_with_host_buffer = nullptr) const;
 
   // `mlir` is a StableHLO module in MLIR text form.
   std::unique_ptr<LoadedExecutable> compile(const std::string& mlir,
                                             const CompileOptions& options = {}) const;
+  // `options` replace those stored in `serialized`, so a cached executable runs
+  // exactly as its cache key says.
   std::unique_ptr<LoadedExecutable> deserialize(const std::string& serialized,
                                                 const CompileOptions& options = {}) const;
 
