@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "stablehlo/element_type.h"
+
+namespace torch_pjrt::lowering {
+
+// How PyTorch's error messages name a dtype. Its kernels print the ScalarType
+// ("Long", "BFloat16") in dispatch errors, but the C++ type behind a tensor's
+// TypeMeta ("long int", "c10::BFloat16") in some checks; matching both keeps
+// our messages the ones users search for.
+std::string_view scalar_type_name(stablehlo::ElementType type);
+std::string_view type_meta_name(stablehlo::ElementType type);
+
+// A double as PyTorch's messages print it (C++ stream defaults: "-1", "0.5").
+std::string format_double(double value);
+
+}  // namespace torch_pjrt::lowering
