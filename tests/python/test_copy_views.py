@@ -139,7 +139,7 @@ def test_dtype_conversion_while_copying(src_dtype, dst_dtype):
 
 def test_copy_from_cpu_into_device_view():
     cpu = make((4, 6), torch.float32)
-    dev = cpu.to(DEVICE)
+    dev = cpu.to(DEVICE, copy=True)  # a separate tensor even when DEVICE is cpu
     src = make((4, 2), torch.float64, seed=3)  # also converts dtype
     cpu[:, 1:3].copy_(src)
     dev[:, 1:3].copy_(src)
@@ -278,7 +278,7 @@ def test_complex_views():
 
 def test_view_as_complex_shares_storage():
     cpu = make((3, 4, 2), torch.float32)
-    dev = cpu.to(DEVICE)
+    dev = cpu.to(DEVICE, copy=True)
     assert_same(torch.view_as_complex(dev), torch.view_as_complex(cpu))
     torch.view_as_complex(cpu).mul_(1j)
     torch.view_as_complex(dev).mul_(1j)
@@ -380,7 +380,7 @@ def test_write_to_expanded_view_raises_like_cpu():
     # Several elements of an expanded tensor share one memory location: CPU refuses
     # to write through it rather than give an order-dependent result.
     cpu = base_tensor()
-    dev = cpu.to(DEVICE)
+    dev = cpu.to(DEVICE, copy=True)
     with pytest.raises(RuntimeError, match="single memory location"):
         cpu[0].expand(3, 6).add_(1)
     with pytest.raises(RuntimeError, match="single memory location"):
