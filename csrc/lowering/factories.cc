@@ -1,0 +1,227 @@
+// Factories whose values depend only on static arguments: arange, linspace,
+// eye. They reach us as their out= forms (the functional ones are composite),
+// so their dtype is the out tensor's. Also registers the conversion family.
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "lowering/conversions.h"
+#include "lowering/dtype_names.h"
+#include "lowering/rule_table.h"
+
+namespace torch_pjrt::lowering {
+namespace {
+
+using stablehlo::ComparisonDirection;
+using stablehlo::is_complex;
+using stablehlo::is_floating;
+
+// The dtype a factory writes: its out tensor's, else what the functional
+// form would pick (integral bounds give s64, anything else the default float).
+ElementType factory_type(const OpCall& call, bool integral_bounds) {
+  if (!call.out_element_types.empty()) return call.out_element_types[0];
+  return integral_bounds ? ElementType::kS64 : call.default_float;
+}
+
+bool is_integral_scalar(const StaticScalar& s) {
+  return std::holds_alternative<bool>(s) || std::holds_alternative<int64_t>(s);
+}
+
+void reject_complex(const OpCall& call, const StaticScalar& s) {
+  if (std::holds_alternative<std::complex<double>>(s)) {
+    throw Unsupported(std::string(call.name) + " with complex bounds is not supported");
+  }
+}
+
+double to_double(const StaticScalar& s) {
+  if (const auto* v = std::get_if<bool>(&s)) return *v ? 1.0 : 0.0;
+  if (const auto* v = std::get_if<int64_t>(&s)) return static_cast<double>(*v);
+  if (const auto* v = std::get_if<double>(&s)) return *v;
+  return std::get<std::complex<double>>(s).real();
+}
+
+// Scalar::to<int64_t>: doubles truncate toward zero; out of range is an error.
+int64_t to_int64(const StaticScalar& s) {
+  if (const auto* v = std::get_if<bool>(&s)) return *v ? 1 : 0;
+  if (const auto* v = std::get_if<int64_t>(&s)) return *v;
+  double d = to_double(s);
+  // 2^63 itself is out of range; every double below it converts.
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+    throw InvalidArgument("value cannot be converted to type int64_t without overflow");
+  }
+  return static_cast<int64_t>(d);
+}
+
+Value iota_1d(Builder& b, int64_t size, ElementType type) {
+  return b.iota(TensorType{type, {size}}, 0);
+}
+
+Value splat_1d(Builder& b, double value, int64_t size, ElementType type) {
+  return b.splat(value, TensorType{type, {size}});
+}
+
+Value splat_int_1d(Builder& b, int64_t value, int64_t size, ElementType type) {
+  return b.broadcast_in_dim(b.constant_int(value, type), {size}, {});
+}
+
+// --- arange ------------------------------------------------------------------
+
+// at::native::compute_arange_size: checks in double; the length exactly in
+// int64 for an int64 result over integral bounds, else ceil in double.
+int64_t arange_size(const StaticScalar& start, const StaticScalar& end, const StaticScalar& step,
+                    ElementType type) {
+  double dstart = to_double(start), dend = to_double(end), dstep = to_double(step);
+  if (!(dstep > 0 || dstep < 0)) throw InvalidArgument("step must be nonzero");
+  if (!std::isfinite(dstart) || !std::isfinite(dend)) {
+    throw InvalidArgument("unsupported range: " + format_double(dstart) + " -> " +
+                          format_double(dend));
+  }
+  if (!((dstep > 0 && dend >= dstart) || (dstep < 0 && dend <= dstart))) {
+    throw InvalidArgument("upper bound and lower bound inconsistent with step sign");
+  }
+  double size;
+  if (type == ElementType::kS64 && is_integral_scalar(start) && is_integral_scalar(end) &&
+      is_integral_scalar(step)) {
+    int64_t xstart = to_int64(start), xend = to_int64(end), xstep = to_int64(step);
+    int64_t sign = xstep > 0 ? 1 : -1;
+    size = static_cast<double>((xend - xstart + xstep - sign) / xstep);
+  } else {
+    size = std::ceil((dend - dstart) / dstep);
+  }
+  if (!(size >= 0 && size <= static_cast<double>(std::numeric_limits<int64_t>::max()))) {
+    throw InvalidArgument("invalid size, possible overflow?");
+  }
+  return static_cast<int64_t>(size);
+}
+
+// arange.start_out(start, end, step): start + step * i in PyTorch's
+// accumulate type (int64 for integers, double for f32/f64, float for halves).
+std::vector<Value> arange_rule(Builder& b, const OpCall& call) {
+  const StaticScalar& start = call.static_scalar(0);
+  const StaticScalar& end = call.static_scalar(1);
+  const StaticScalar& step = call.static_scalar(2);
+  for (const StaticScalar* s : {&start, &end, &step}) reject_complex(call, *s);
+  ElementType type = factory_type(
+      call, is_integral_scalar(start) && is_integral_scalar(end) && is_integral_scalar(step));
+  if (type == ElementType::kPred || is_complex(type)) {
+    throw Unsupported("\"arange_cpu\" not implemented for '" + std::string(scalar_type_name(type)) +
+                      "'");
+  }
+  int64_t size = arange_size(start, end, step, type);
+  if (!is_floating(type)) {
+    Value index = iota_1d(b, size, ElementType::kS64);
+    Value values = b.add(splat_int_1d(b, to_int64(start), size, ElementType::kS64),
+                         b.mul(splat_int_1d(b, to_int64(step), size, ElementType::kS64), index));
+    return {b.convert(values, type)};
+  }
+  ElementType accumulate = stablehlo::byte_width(type) >= 4 ? ElementType::kF64 : ElementType::kF32;
+  // The bounds round to the accumulate type first, as Scalar::to<float> does.
+  double xstart =
+      accumulate == ElementType::kF32 ? static_cast<float>(to_double(start)) : to_double(start);
+  double xstep =
+      accumulate == ElementType::kF32 ? static_cast<float>(to_double(step)) : to_double(step);
+  Value index = iota_1d(b, size, accumulate);
+  Value values = b.add(splat_1d(b, xstart, size, accumulate),
+                       b.mul(splat_1d(b, xstep, size, accumulate), index));
+  return {b.convert(values, type)};
+}
+
+// --- linspace ----------------------------------------------------------------
+
+// Scalar::to<T> for an integer T: through int64, wrapping to T's width.
+int64_t wrap_to_integer(int64_t value, ElementType type) {
+  switch (type) {
+    case ElementType::kS8:
+      return static_cast<int8_t>(value);
+    case ElementType::kS16:
+      return static_cast<int16_t>(value);
+    case ElementType::kS32:
+      return static_cast<int32_t>(value);
+    case ElementType::kU8:
+      return static_cast<uint8_t>(value);
+    case ElementType::kU16:
+      return static_cast<uint16_t>(value);
+    case ElementType::kU32:
+      return static_cast<uint32_t>(value);
+    default:
+      return value;
+  }
+}
+
+// linspace.out(start, end, steps): the first half counts up from start, the
+// second half down from end, so both ends are exact (PyTorch's symmetric
+// form). Integers step in double and truncate; floats compute in their type.
+std::vector<Value> linspace_rule(Builder& b, const OpCall& call) {
+  const StaticScalar& start = call.static_scalar(0);
+  const StaticScalar& end = call.static_scalar(1);
+  int64_t steps = call.int_at(2);
+  reject_complex(call, start);
+  reject_complex(call, end);
+  if (steps < 0) throw InvalidArgument("number of steps must be non-negative");
+  ElementType type = factory_type(call, false);
+  if (type == ElementType::kPred || is_complex(type)) {
+    throw Unsupported("\"linspace_cpu\" not implemented for '" +
+                      std::string(scalar_type_name(type)) + "'");
+  }
+  bool integral = !is_floating(type);
+  if (steps <= 1) {
+    // steps == 1 is fill_(start).
+    if (integral) {
+      return {splat_int_1d(b, wrap_to_integer(to_int64(start), type), steps, type)};
+    }
+    return {splat_1d(b, to_double(start), steps, type)};
+  }
+  Value index = iota_1d(b, steps, ElementType::kS64);
+  Value from_end = b.sub(splat_int_1d(b, steps - 1, steps, ElementType::kS64), index);
+  Value first_half = b.compare(ComparisonDirection::kLT, index,
+                               splat_int_1d(b, steps / 2, steps, ElementType::kS64));
+  if (integral) {
+    double xstart = static_cast<double>(wrap_to_integer(to_int64(start), type));
+    double xend = static_cast<double>(wrap_to_integer(to_int64(end), type));
+    double step = (xend - xstart) / static_cast<double>(steps - 1);
+    Value step_v = splat_1d(b, step, steps, ElementType::kF64);
+    Value up = b.add(splat_1d(b, xstart, steps, ElementType::kF64),
+                     b.mul(step_v, b.convert(index, ElementType::kF64)));
+    Value down = b.sub(splat_1d(b, xend, steps, ElementType::kF64),
+                       b.mul(step_v, b.convert(from_end, ElementType::kF64)));
+    return {b.convert(b.select(first_half, up, down), type)};
+  }
+  // The step is computed in the result type too, as PyTorch does.
+  Value xstart = splat_1d(b, to_double(start), steps, type);
+  Value xend = splat_1d(b, to_double(end), steps, type);
+  Value step = b.div(b.sub(xend, xstart), splat_1d(b, static_cast<double>(steps - 1), steps, type));
+  Value up = b.add(xstart, b.mul(step, b.convert(index, type)));
+  Value down = b.sub(xend, b.mul(step, b.convert(from_end, type)));
+  return {b.select(first_half, up, down)};
+}
+
+// --- eye ---------------------------------------------------------------------
+
+// eye.out(n) and eye.m_out(n, m).
+std::vector<Value> eye_rule(Builder& b, const OpCall& call) {
+  int64_t n = call.int_at(0);
+  int64_t m = call.size() > 1 ? call.int_at(1) : n;
+  if (n < 0) throw InvalidArgument("n must be greater or equal to 0, got " + std::to_string(n));
+  if (m < 0) throw InvalidArgument("m must be greater or equal to 0, got " + std::to_string(m));
+  ElementType type = factory_type(call, false);
+  TensorType index_type{ElementType::kS64, {n, m}};
+  Value diagonal =
+      b.compare(ComparisonDirection::kEQ, b.iota(index_type, 0), b.iota(index_type, 1));
+  if (is_complex(type)) return {b.convert(b.convert(diagonal, ElementType::kF64), type)};
+  return {b.convert(diagonal, type)};
+}
+
+}  // namespace
+
+void add_factory_rules(RuleTable& table) {
+  table.add("arange", RuleInfo{&arange_rule, {0, 1, 2}});
+  table.add("linspace", RuleInfo{&linspace_rule, {0, 1}});
+  table.add("eye", RuleInfo{&eye_rule, {}});
+  add_conversion_rules(table);
+}
+
+}  // namespace torch_pjrt::lowering
