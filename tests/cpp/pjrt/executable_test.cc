@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "cpu_plugin.h"
 
 namespace torch_pjrt::pjrt {
@@ -45,6 +49,28 @@ module @increment {
     %one = stablehlo.constant dense<1.0> : tensor<4xf32>
     %0 = stablehlo.add %a, %one : tensor<4xf32>
     return %0 : tensor<4xf32>
+  }
+}
+)";
+
+// `%a` is donated, and `%b` may be the same buffer.
+constexpr char kDonatingAdd[] = R"(
+module @donating_add {
+  func.func public @main(%a: tensor<4xf32> {tf.aliasing_output = 0 : i32}, %b: tensor<4xf32>)
+      -> tensor<4xf32> {
+    %0 = stablehlo.add %a, %b : tensor<4xf32>
+    return %0 : tensor<4xf32>
+  }
+}
+)";
+
+// Big enough that XLA:CPU runs it on its own threads rather than inline.
+constexpr char kMatmul[] = R"(
+module @matmul {
+  func.func public @main(%a: tensor<512x512xf32>) -> tensor<512x512xf32> {
+    %0 = stablehlo.dot_general %a, %a, contracting_dims = [1] x [0]
+        : (tensor<512x512xf32>, tensor<512x512xf32>) -> tensor<512x512xf32>
+    return %0 : tensor<512x512xf32>
   }
 }
 )";
@@ -218,6 +244,53 @@ TEST(ExecutableTest, UsingADonatedBufferIsAnError) {
   Buffer* const arguments[] = {a.get()};
   executable->execute(arguments, device(0));
   EXPECT_THROW(executable->execute(arguments, device(0)), Error);
+}
+
+TEST(ExecutableTest, DonatedBufferPassedTwiceIsAnError) {
+  auto executable = cpu_client().compile(kDonatingAdd);
+  auto a = upload<float>({1, 2, 3, 4}, PJRT_Buffer_Type_F32, {4});
+  Buffer* const arguments[] = {a.get(), a.get()};
+  EXPECT_THROW(executable->execute(arguments, device(0)), Error);
+}
+
+TEST(ExecutableTest, NonDonatableIndicesAllowPassingABufferTwice) {
+  auto executable = cpu_client().compile(kDonatingAdd);
+  auto a = upload<float>({1, 2, 3, 4}, PJRT_Buffer_Type_F32, {4});
+  Buffer* const arguments[] = {a.get(), a.get()};
+  ExecuteOptions options;
+  options.non_donatable_input_indices = {0};
+  ExecuteResult result = executable->execute(arguments, device(0), options);
+  EXPECT_EQ(download<float>(*result.outputs[0]), (std::vector<float>{2, 4, 6, 8}));
+  EXPECT_FALSE(a->is_deleted());
+}
+
+TEST(ExecutableTest, DoneEventCallbackRunsAfterExecution) {
+  auto executable = cpu_client().compile(kMatmul);
+  auto a = upload(std::vector<float>(512 * 512, 1.0f), PJRT_Buffer_Type_F32, {512, 512});
+  Buffer* const arguments[] = {a.get()};
+  ExecuteResult result = executable->execute(arguments, device(0));
+  std::atomic<bool> called = false;
+  result.done->on_ready([&](std::optional<Error> error) { called = !error.has_value(); });
+  result.done->wait();
+  for (int i = 0; i < 1000 && !called; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(called);
+  EXPECT_TRUE(result.outputs[0]->ready_event()->is_ready());
+  EXPECT_EQ(download<float>(*result.outputs[0]).at(0), 512.0f);
+}
+
+TEST(ExecutableTest, ConcurrentExecutionsFromManyThreads) {
+  std::vector<std::thread> threads;
+  std::atomic<int> correct = 0;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&correct, t] {
+      for (int i = 0; i < 25; ++i) {
+        if (run_add(add_executable(), (t + i) % 2) == kAPlusB) ++correct;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(correct, 100);
 }
 
 }  // namespace
