@@ -166,8 +166,11 @@ class LoadedExecutable {
   LoadedExecutable& operator=(const LoadedExecutable&) = delete;
 
   size_t num_outputs() const { return num_outputs_; }
-  // Runs on `device` (one of the executable's addressable devices). Returns
-  // as soon as the execution is enqueued.
+  // Runs on `device` (one of the executable's addressable devices); every
+  // argument must already live on `device`. Returns as soon as the execution
+  // is enqueued (XLA:CPU runs small programs inline, so `done` may already be
+  // ready). Donated inputs are is_deleted() on return. XLA:CPU checks only the
+  // byte size of arguments, not their shape or type: callers must.
   ExecuteResult execute(std::span<Buffer* const> arguments, const Device& device,
                         const ExecuteOptions& options = {}) const;
   std::string serialize() const;
