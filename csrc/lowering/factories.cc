@@ -99,7 +99,7 @@ int64_t arange_size(const StaticScalar& start, const StaticScalar& end, const St
 }
 
 // arange.start_out(start, end, step): start + step * i in PyTorch's
-// accumulate type (int64 for integers, double for f32/f64, float for halves).
+// accumulate type (int64 for integers, float for f32 and the halves).
 std::vector<Value> arange_rule(Builder& b, const OpCall& call) {
   const StaticScalar& start = call.static_scalar(0);
   const StaticScalar& end = call.static_scalar(1);
@@ -118,7 +118,9 @@ std::vector<Value> arange_rule(Builder& b, const OpCall& call) {
                          b.mul(splat_int_1d(b, to_int64(step), size, ElementType::kS64), index));
     return {b.convert(values, type)};
   }
-  ElementType accumulate = stablehlo::byte_width(type) >= 4 ? ElementType::kF64 : ElementType::kF32;
+  // f32 results accumulate in f32, as PyTorch's vectorized CPU loop does, so
+  // that no f64 arithmetic reaches accelerators without it.
+  ElementType accumulate = type == ElementType::kF64 ? ElementType::kF64 : ElementType::kF32;
   // The bounds round to the accumulate type first, as Scalar::to<float> does.
   double xstart =
       accumulate == ElementType::kF32 ? static_cast<float>(to_double(start)) : to_double(start);
