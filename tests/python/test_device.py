@@ -122,10 +122,19 @@ def test_accelerator_api_sees_the_device():
 # ---------------------------------------------------------------- device strings
 
 
-@pytest.mark.parametrize("spec", ["tpu", "tpu:0", torch.device("tpu"), torch.device("tpu", 0), torch.device("tpu:0")],
-                         ids=str)
+# Built lazily: torch.device("tpu") only parses once the backend is loaded.
+DEVICE_SPECS = {
+    "string": lambda: "tpu",
+    "string_with_index": lambda: "tpu:0",
+    "device": lambda: torch.device("tpu"),
+    "device_with_index": lambda: torch.device("tpu", 0),
+    "device_from_string_with_index": lambda: torch.device("tpu:0"),
+}
+
+
+@pytest.mark.parametrize("spec", DEVICE_SPECS.values(), ids=DEVICE_SPECS.keys())
 def test_device_specs_name_device_zero(spec):
-    x = torch.zeros(3, device=spec)
+    x = torch.zeros(3, device=spec())
     assert x.device == torch.device("tpu", 0)
     assert x.device.type == "tpu" and x.device.index == 0 and str(x.device) == "tpu:0"
     assert torch.device(str(x.device)) == x.device  # round trip through the string
