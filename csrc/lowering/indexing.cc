@@ -1,0 +1,837 @@
+// Indexing family: ops that read or write elements at positions given by index
+// tensors (index_select, embedding, advanced indexing, gather, scatter,
+// index_add, index_put).
+//
+// Out-of-range indices: PyTorch checks them on the host (IndexError). Here the
+// index values live on the device, and checking them would need a sync per
+// op, so they are not checked: XLA clamps the start of every gathered slice
+// into range (an out-of-range read returns an element of the nearest edge) and
+// skips scatter updates whose index is out of range. Only what is known at
+// trace time (shapes, dtypes, an index into a dimension of size 0) raises.
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lowering/broadcast.h"
+#include "lowering/promotion.h"
+#include "lowering/rule_table.h"
+
+namespace torch_pjrt::lowering {
+namespace {
+
+using stablehlo::BinaryOp;
+using stablehlo::ComparisonDirection;
+using stablehlo::GatherDimensions;
+using stablehlo::ScatterDimensions;
+
+std::string shape_text(const std::vector<int64_t>& dims) {
+  std::string text = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += std::to_string(dims[i]);
+  }
+  return text + "]";
+}
+
+// PyTorch's scalar type names, as its error messages spell them.
+std::string torch_type_name(ElementType type) {
+  switch (type) {
+    case ElementType::kPred:
+      return "Bool";
+    case ElementType::kU8:
+      return "Byte";
+    case ElementType::kS8:
+      return "Char";
+    case ElementType::kS16:
+      return "Short";
+    case ElementType::kS32:
+      return "Int";
+    case ElementType::kS64:
+      return "Long";
+    case ElementType::kF16:
+      return "Half";
+    case ElementType::kBF16:
+      return "BFloat16";
+    case ElementType::kF32:
+      return "Float";
+    case ElementType::kF64:
+      return "Double";
+    case ElementType::kC64:
+      return "ComplexFloat";
+    case ElementType::kC128:
+      return "ComplexDouble";
+    default:
+      return std::string(stablehlo::short_name(type));
+  }
+}
+
+bool is_index_type(ElementType type) {
+  return type == ElementType::kS32 || type == ElementType::kS64;
+}
+
+bool is_mask_type(ElementType type) {
+  return type == ElementType::kPred || type == ElementType::kU8;
+}
+
+std::vector<int64_t> iota_list(int64_t begin, int64_t end) {
+  std::vector<int64_t> list(std::max<int64_t>(end - begin, 0));
+  std::iota(list.begin(), list.end(), begin);
+  return list;
+}
+
+int64_t numel(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+// f16/bf16 sums are accumulated in f32 and rounded once, as PyTorch's CPU
+// kernels compute `self + alpha * source` in f32 for them.
+ElementType accumulation_type(ElementType type) {
+  return type == ElementType::kF16 || type == ElementType::kBF16 ? ElementType::kF32 : type;
+}
+
+// The scatter update region for one reduction over elements of `type`.
+Builder::RegionBody combiner(BinaryOp op, ElementType type) {
+  if (type == ElementType::kPred) {
+    // bool sums and maxima are "or", products and minima are "and".
+    op = op == BinaryOp::kAdd || op == BinaryOp::kMaximum ? BinaryOp::kOr : BinaryOp::kAnd;
+  }
+  return [op](Builder& b, const std::vector<Value>& args) {
+    return std::vector<Value>{b.binary(op, args[0], args[1])};
+  };
+}
+
+Builder::RegionBody replacer() {
+  return [](Builder&, const std::vector<Value>& args) { return std::vector<Value>{args[1]}; };
+}
+
+// Rows of `operand` along `dim` picked by `indices` of any shape: the result
+// has shape operand[:dim] + indices.shape + operand[dim+1:].
+Value gather_slices(Builder& b, Value operand, int64_t dim, Value indices) {
+  const std::vector<int64_t>& operand_dims = b.dims(operand);
+  const std::vector<int64_t>& index_dims = b.dims(indices);
+  const int64_t rank = static_cast<int64_t>(operand_dims.size());
+  const int64_t index_rank = static_cast<int64_t>(index_dims.size());
+  std::vector<int64_t> result_dims(operand_dims.begin(), operand_dims.begin() + dim);
+  result_dims.insert(result_dims.end(), index_dims.begin(), index_dims.end());
+  result_dims.insert(result_dims.end(), operand_dims.begin() + dim + 1, operand_dims.end());
+  // Nothing to read; also keeps a size-1 slice out of a dimension of size 0.
+  if (numel(result_dims) == 0) return b.zeros({b.element_type(operand), result_dims});
+
+  std::vector<int64_t> start_dims = index_dims;
+  start_dims.push_back(1);
+  GatherDimensions dn;
+  dn.offset_dims = iota_list(0, dim);
+  for (int64_t d = dim + 1; d < rank; ++d) dn.offset_dims.push_back(d - 1 + index_rank);
+  dn.collapsed_slice_dims = {dim};
+  dn.start_index_map = {dim};
+  dn.index_vector_dim = index_rank;
+  std::vector<int64_t> slice_sizes = operand_dims;
+  slice_sizes[dim] = 1;
+  return b.gather(operand, b.reshape(indices, start_dims), dn, slice_sizes);
+}
+
+// --- index_select / embedding ----------------------------------------------------
+
+std::vector<Value> index_select_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(2).value;
+  const int64_t rank = b.rank(self);
+  const int64_t dim = wrap_dim(call.int_at(1), rank);
+  if (b.rank(index) > 1) throw IndexOutOfRange("index_select(): Index is supposed to be a vector");
+  if (!is_index_type(b.element_type(index))) {
+    throw InvalidArgument("index_select(): Expected dtype int32 or int64 for index");
+  }
+  const int64_t count = b.type(index).numel();
+  if (rank == 0) {
+    if (count != 1) {
+      throw InvalidArgument("index_select(): Index to scalar can have only 1 value, got " +
+                            std::to_string(count) + " value(s)");
+    }
+    return {self};
+  }
+  if (b.dims(self)[dim] == 0 && count > 0) {
+    throw InvalidArgument("index_select(): self indexing axis dim should be positive");
+  }
+  return {gather_slices(b, self, dim, b.reshape(index, {count}))};
+}
+
+void check_embedding_indices(const Builder& b, Value indices, const char* position,
+                             const char* op) {
+  const ElementType type = b.element_type(indices);
+  if (!is_index_type(type)) {
+    throw InvalidArgument(std::string("Expected tensor for argument ") + position +
+                          " 'indices' to have one of the following scalar types: Long, Int; "
+                          "but got " +
+                          torch_type_name(type) + " instead (while checking arguments for " + op +
+                          ")");
+  }
+}
+
+std::vector<Value> embedding_rule(Builder& b, const OpCall& call) {
+  const Value weight = call.tensor(0).value;
+  const Value indices = call.tensor(1).value;
+  check_embedding_indices(b, indices, "#1", "embedding");
+  if (b.rank(weight) != 2) throw InvalidArgument("'weight' must be 2-D");
+  if (b.dims(weight)[0] == 0 && b.type(indices).numel() > 0) {
+    throw IndexOutOfRange("index out of range in self");
+  }
+  return {gather_slices(b, weight, 0, indices)};
+}
+
+// The gradient of embedding: row k of grad_output is added to row indices[k]
+// of a zero [num_weights, D] tensor, except where indices[k] == padding_idx;
+// with scale_grad_by_freq each row is first divided by how often its index
+// occurs.
+std::vector<Value> embedding_dense_backward_rule(Builder& b, const OpCall& call) {
+  const Value grad = call.tensor(0).value;
+  const Value indices = call.tensor(1).value;
+  const int64_t num_weights = call.int_at(2);
+  const int64_t padding_idx = call.int_at(3);
+  const bool scale_grad_by_freq = call.bool_at(4);
+  check_embedding_indices(b, indices, "#2", "embedding_backward");
+  const ElementType grad_type = b.element_type(grad);
+  const int64_t count = b.type(indices).numel();
+  const int64_t width = b.rank(grad) == 0 ? 1 : b.dims(grad).back();
+  if (b.type(grad).numel() != count * width) {
+    throw InvalidArgument("shape '[" + std::to_string(count) + ", " + std::to_string(width) +
+                          "]' is invalid for input of size " +
+                          std::to_string(b.type(grad).numel()));
+  }
+  const TensorType result_type{grad_type, {num_weights, width}};
+  if (count == 0 || num_weights == 0 || width == 0) return {b.zeros(result_type)};
+
+  const ElementType compute = accumulation_type(grad_type);
+  const TensorType rows_type{compute, {count, width}};
+  Value rows = b.convert(b.reshape(grad, {count, width}), compute);
+  const Value flat = b.reshape(indices, {count});
+  const ElementType index_type = b.element_type(indices);
+  const Value index_column = b.reshape(flat, {count, 1});
+
+  ScatterDimensions by_row;
+  by_row.inserted_window_dims = {0};
+  by_row.scatter_dims_to_operand_dims = {0};
+  by_row.index_vector_dim = 1;
+
+  if (scale_grad_by_freq) {
+    // counts[w] = occurrences of w in indices; each row is scaled by
+    // 1 / counts[its index] (integer division for integer gradients, as the
+    // CPU kernel's integer alpha truncates).
+    const Value occurrences =
+        b.scatter(b.zeros({compute, {num_weights}}), index_column, b.splat(1.0, {compute, {count}}),
+                  by_row, combiner(BinaryOp::kAdd, compute));
+    const Value row_counts = gather_slices(b, occurrences, 0, flat);
+    const Value scale = b.div(b.splat(1.0, {compute, {count}}), row_counts);
+    rows = b.mul(rows, b.broadcast_in_dim(scale, rows_type.dims, {0}));
+  }
+  if (padding_idx >= 0) {
+    const Value keep = b.compare(ComparisonDirection::kNE, flat,
+                                 b.splat(static_cast<double>(padding_idx), {index_type, {count}}));
+    rows = b.select(b.broadcast_in_dim(keep, rows_type.dims, {0}), rows, b.zeros(rows_type));
+  }
+  ScatterDimensions rows_into_table = by_row;
+  rows_into_table.update_window_dims = {1};
+  const Value table = b.scatter(b.zeros({compute, {num_weights, width}}), index_column, rows,
+                                rows_into_table, combiner(BinaryOp::kAdd, compute));
+  return {b.convert(table, grad_type)};
+}
+
+// --- advanced indexing (index.Tensor, index_put) -----------------------------------
+
+// The index list of index.Tensor / index_put: Tensor?[] (None = full slice),
+// or Tensor[] for the "hacked_twin" overloads.
+std::vector<std::optional<TensorArg>> index_list(const OpCall& call, size_t i) {
+  if (const auto* optional = std::get_if<std::vector<std::optional<TensorArg>>>(&call.args.at(i))) {
+    return *optional;
+  }
+  const std::vector<TensorArg>& tensors = call.tensors(i);
+  return {tensors.begin(), tensors.end()};
+}
+
+// Advanced indexing with integer index tensors, resolved at trace time.
+struct IndexPlan {
+  std::vector<int64_t> indexed_dims;  // ascending operand dims that have an index
+  Value start_indices;                // s64[batch..., indexed_dims.size()], wrapped
+  std::vector<int64_t> batch_dims;    // the index tensors' broadcast shape
+  // Where the operand's unindexed dims land in the result; the batch dims fill
+  // the remaining positions in order.
+  std::vector<int64_t> window_positions;
+  std::vector<int64_t> result_dims;  // the shape of self[indices]
+};
+
+[[noreturn]] void throw_bad_index_type() {
+  throw IndexOutOfRange("tensors used as indices must be long, int, byte or bool tensors");
+}
+
+IndexPlan plan_indexing(Builder& b, Value self, const std::vector<std::optional<TensorArg>>& list,
+                        const char* op) {
+  const std::vector<int64_t>& self_dims = b.dims(self);
+  const int64_t rank = static_cast<int64_t>(self_dims.size());
+  if (list.empty()) throw IndexOutOfRange("at least one index must be provided");
+  if (static_cast<int64_t>(list.size()) > rank) {
+    throw IndexOutOfRange("too many indices for tensor of dimension " + std::to_string(rank) +
+                          " (got " + std::to_string(list.size()) + ")");
+  }
+  IndexPlan plan;
+  std::vector<Value> indices;
+  std::vector<std::vector<int64_t>> shapes;
+  for (size_t d = 0; d < list.size(); ++d) {
+    if (!list[d]) continue;
+    const Value index = list[d]->value;
+    const ElementType type = b.element_type(index);
+    if (is_mask_type(type)) {
+      throw Unsupported(std::string(op) +
+                        " with a boolean (or uint8) mask index has a data-dependent result "
+                        "shape, which this backend does not support; index with "
+                        "mask.nonzero() on the host instead");
+    }
+    if (!is_index_type(type)) throw_bad_index_type();
+    plan.indexed_dims.push_back(static_cast<int64_t>(d));
+    indices.push_back(index);
+    shapes.push_back(b.dims(index));
+  }
+  try {
+    plan.batch_dims = broadcast_shapes(shapes);
+  } catch (const InvalidArgument&) {
+    std::string text;
+    for (const auto& shape : shapes) text += (text.empty() ? "" : ", ") + shape_text(shape);
+    throw IndexOutOfRange(
+        "shape mismatch: indexing tensors could not be broadcast together with shapes " + text);
+  }
+  const int64_t batch_rank = static_cast<int64_t>(plan.batch_dims.size());
+  const int64_t batch_count = numel(plan.batch_dims);
+  for (int64_t d : plan.indexed_dims) {
+    if (self_dims[d] == 0 && batch_count > 0) {
+      throw IndexOutOfRange("index is out of bounds for dimension with size 0");
+    }
+  }
+
+  // Consecutive indexed dims are replaced in place by the batch dims; indexed
+  // dims separated by a full slice put the batch dims first (NumPy's rule).
+  const bool adjacent = plan.indexed_dims.back() - plan.indexed_dims.front() + 1 ==
+                        static_cast<int64_t>(plan.indexed_dims.size());
+  const int64_t batch_position = adjacent ? plan.indexed_dims.front() : 0;
+  int64_t position = 0;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (std::find(plan.indexed_dims.begin(), plan.indexed_dims.end(), d) !=
+        plan.indexed_dims.end()) {
+      continue;
+    }
+    if (position == batch_position) position += batch_rank;
+    plan.window_positions.push_back(position++);
+  }
+  plan.result_dims.assign(batch_rank + rank - plan.indexed_dims.size(), 0);
+  {
+    size_t window = 0, batch = 0;
+    for (int64_t p = 0; p < static_cast<int64_t>(plan.result_dims.size()); ++p) {
+      const bool is_window =
+          window < plan.window_positions.size() && plan.window_positions[window] == p;
+      if (is_window) {
+        int64_t unindexed = -1;
+        for (int64_t d = 0, seen = -1; d < rank; ++d) {
+          if (std::find(plan.indexed_dims.begin(), plan.indexed_dims.end(), d) ==
+                  plan.indexed_dims.end() &&
+              ++seen == static_cast<int64_t>(window)) {
+            unindexed = d;
+            break;
+          }
+        }
+        plan.result_dims[p] = self_dims[unindexed];
+        ++window;
+      } else {
+        plan.result_dims[p] = plan.batch_dims[batch++];
+      }
+    }
+  }
+  if (numel(plan.result_dims) == 0) return plan;
+
+  // Negative indices count from the end, as in Python.
+  std::vector<int64_t> column_dims = plan.batch_dims;
+  column_dims.push_back(1);
+  std::vector<Value> columns;
+  for (size_t k = 0; k < indices.size(); ++k) {
+    const TensorType type{ElementType::kS64, plan.batch_dims};
+    const Value index = broadcast_to(b, b.convert(indices[k], ElementType::kS64), plan.batch_dims);
+    const Value size = b.splat(static_cast<double>(self_dims[plan.indexed_dims[k]]), type);
+    const Value negative = b.compare(ComparisonDirection::kLT, index, b.zeros(type));
+    const Value wrapped = b.select(negative, b.add(index, size), index);
+    columns.push_back(b.reshape(wrapped, column_dims));
+  }
+  plan.start_indices = columns.size() == 1 ? columns[0] : b.concatenate(columns, batch_rank);
+  return plan;
+}
+
+std::vector<Value> index_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const auto list = index_list(call, 1);
+  if (std::none_of(list.begin(), list.end(), [](const auto& i) { return i.has_value(); }) &&
+      !list.empty()) {
+    return {self};  // only full slices
+  }
+  const IndexPlan plan = plan_indexing(b, self, list, "index");
+  if (numel(plan.result_dims) == 0) return {b.zeros({b.element_type(self), plan.result_dims})};
+  GatherDimensions dn;
+  dn.offset_dims = plan.window_positions;
+  dn.collapsed_slice_dims = plan.indexed_dims;
+  dn.start_index_map = plan.indexed_dims;
+  dn.index_vector_dim = static_cast<int64_t>(plan.batch_dims.size());
+  std::vector<int64_t> slice_sizes = b.dims(self);
+  for (int64_t d : plan.indexed_dims) slice_sizes[d] = 1;
+  return {b.gather(self, plan.start_indices, dn, slice_sizes)};
+}
+
+// self[mask] = values with a single boolean mask: the result shape does not
+// depend on the mask, and when `values` is the same for every selected
+// element (it does not vary along the selected-elements dimension) this is an
+// elementwise select, with no need to know how many elements are selected.
+Value put_with_mask(Builder& b, Value self, const std::vector<std::optional<TensorArg>>& list,
+                    Value values, bool accumulate) {
+  const std::vector<int64_t>& self_dims = b.dims(self);
+  const int64_t rank = static_cast<int64_t>(self_dims.size());
+  int64_t first = -1;
+  Value mask;
+  for (size_t d = 0; d < list.size(); ++d) {
+    if (!list[d]) continue;
+    if (first >= 0 || !is_mask_type(b.element_type(list[d]->value))) {
+      throw Unsupported(
+          "index_put with a boolean mask combined with other indices is not supported");
+    }
+    first = static_cast<int64_t>(d);
+    mask = list[d]->value;
+  }
+  const std::vector<int64_t>& mask_dims = b.dims(mask);
+  const int64_t mask_rank = static_cast<int64_t>(mask_dims.size());
+  if (mask_rank == 0) throw Unsupported("index_put with a 0-d boolean mask is not supported");
+  if (first + mask_rank > rank) {
+    throw IndexOutOfRange("too many indices for tensor of dimension " + std::to_string(rank) +
+                          " (got " + std::to_string(first + mask_rank) + ")");
+  }
+  for (int64_t k = 0; k < mask_rank; ++k) {
+    if (mask_dims[k] != self_dims[first + k]) {
+      throw IndexOutOfRange("The shape of the mask " + shape_text(mask_dims) + " at index " +
+                            std::to_string(k) + " does not match the shape of the indexed tensor " +
+                            shape_text(self_dims) + " at index " + std::to_string(first + k));
+    }
+  }
+  // self[mask] has shape self[:first] + [selected] + self[first + mask_rank:].
+  const int64_t selected_rank = first + 1 + (rank - first - mask_rank);
+  std::vector<int64_t> value_dims = b.dims(values);
+  if (static_cast<int64_t>(value_dims.size()) > selected_rank) {
+    throw InvalidArgument("shape mismatch: value tensor of shape " + shape_text(value_dims) +
+                          " cannot be broadcast to the indexing result");
+  }
+  value_dims.insert(value_dims.begin(), selected_rank - value_dims.size(), 1);
+  if (value_dims[first] != 1) {
+    throw Unsupported(
+        "index_put with a boolean mask and one value per selected element is data-dependent; "
+        "only values that broadcast over the selected elements are supported");
+  }
+  std::vector<int64_t> spread_dims(value_dims.begin(), value_dims.begin() + first);
+  spread_dims.insert(spread_dims.end(), mask_rank, 1);
+  spread_dims.insert(spread_dims.end(), value_dims.begin() + first + 1, value_dims.end());
+  Value spread;
+  try {
+    spread = broadcast_to(b, b.reshape(values, spread_dims), self_dims);
+  } catch (const InvalidArgument&) {
+    throw InvalidArgument("shape mismatch: value tensor of shape " + shape_text(b.dims(values)) +
+                          " cannot be broadcast to the indexing result");
+  }
+  const Value selected = b.broadcast_in_dim(b.convert(mask, ElementType::kPred), self_dims,
+                                            iota_list(first, first + mask_rank));
+  if (accumulate) {
+    const ElementType type = b.element_type(self);
+    spread =
+        type == ElementType::kPred ? b.binary(BinaryOp::kOr, self, spread) : b.add(self, spread);
+  }
+  return b.select(selected, spread, self);
+}
+
+// index_put, _index_put_impl (with an extra `unsafe` flag that only skips
+// PyTorch's host-side checks) and _unsafe_index_put: self with
+// self[indices] = values (or += with accumulate).
+std::vector<Value> index_put_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const auto list = index_list(call, 1);
+  const TensorArg& values_arg = call.tensor(2);
+  const bool accumulate = call.size() > 3 && call.bool_at(3);
+  const ElementType type = b.element_type(self);
+  if (b.element_type(values_arg.value) != type && !values_arg.is_scalar) {
+    throw InvalidArgument("Index put requires the source and destination dtypes match, got " +
+                          torch_type_name(type) + " for the destination and " +
+                          torch_type_name(b.element_type(values_arg.value)) + " for the source.");
+  }
+  const Value values = b.convert(values_arg.value, type);
+  for (const auto& index : list) {
+    if (index && is_mask_type(b.element_type(index->value))) {
+      return {put_with_mask(b, self, list, values, accumulate)};
+    }
+    if (index && !is_index_type(b.element_type(index->value))) throw_bad_index_type();
+  }
+  if (std::none_of(list.begin(), list.end(), [](const auto& i) { return i.has_value(); }) &&
+      !list.empty()) {
+    // Only full slices: every element is written.
+    const Value spread = broadcast_to(b, values, b.dims(self));
+    return {accumulate ? (type == ElementType::kPred ? b.binary(BinaryOp::kOr, self, spread)
+                                                     : b.add(self, spread))
+                       : spread};
+  }
+  const IndexPlan plan = plan_indexing(b, self, list, "index_put");
+  Value updates;
+  try {
+    updates = broadcast_to(b, values, plan.result_dims);
+  } catch (const InvalidArgument&) {
+    throw InvalidArgument("shape mismatch: value tensor of shape " + shape_text(b.dims(values)) +
+                          " cannot be broadcast to indexing result of shape " +
+                          shape_text(plan.result_dims));
+  }
+  if (numel(plan.result_dims) == 0) return {self};
+  ScatterDimensions dn;
+  dn.update_window_dims = plan.window_positions;
+  dn.inserted_window_dims = plan.indexed_dims;
+  dn.scatter_dims_to_operand_dims = plan.indexed_dims;
+  dn.index_vector_dim = static_cast<int64_t>(plan.batch_dims.size());
+  if (!accumulate) return {b.scatter(self, plan.start_indices, updates, dn, replacer())};
+  const ElementType compute = accumulation_type(type);
+  const Value sum = b.scatter(b.convert(self, compute), plan.start_indices,
+                              b.convert(updates, compute), dn, combiner(BinaryOp::kAdd, compute));
+  return {b.convert(sum, type)};
+}
+
+// --- gather / scatter along one dim -----------------------------------------------
+
+void check_gather_scatter_index(const Builder& b, Value index, const char* op) {
+  if (!is_index_type(b.element_type(index))) {
+    throw InvalidArgument(std::string(op) + "(): Expected dtype int32/int64 for index");
+  }
+}
+
+// Rank as gather/scatter count it: a 0-d tensor acts as 1-d.
+int64_t rank_at_least_one(const Builder& b, Value v) { return std::max<int64_t>(b.rank(v), 1); }
+
+Value as_at_least_1d(Builder& b, Value v) { return b.rank(v) == 0 ? b.reshape(v, {1}) : v; }
+
+// For every element of `index` (rank R, the operand's rank), the full operand
+// coordinate it addresses: its own position, with index[p] along `dim`.
+// Shape index.shape + [R].
+Value coordinates_along(Builder& b, Value index, int64_t dim) {
+  const std::vector<int64_t>& dims = b.dims(index);
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> column_dims = dims;
+  column_dims.push_back(1);
+  std::vector<Value> columns;
+  for (int64_t d = 0; d < rank; ++d) {
+    const Value column =
+        d == dim ? b.convert(index, ElementType::kS64) : b.iota({ElementType::kS64, dims}, d);
+    columns.push_back(b.reshape(column, column_dims));
+  }
+  return columns.size() == 1 ? columns[0] : b.concatenate(columns, rank);
+}
+
+std::vector<Value> gather_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(2).value;
+  const int64_t dim = wrap_dim(call.int_at(1), b.rank(self));
+  check_gather_scatter_index(b, index, "gather");
+  const int64_t rank = rank_at_least_one(b, self);
+  if (rank_at_least_one(b, index) != rank) {
+    throw InvalidArgument("Index tensor must have the same number of dimensions as input tensor");
+  }
+  const Value source = as_at_least_1d(b, self);
+  const Value at = as_at_least_1d(b, index);
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d != dim && b.dims(at)[d] > b.dims(source)[d]) {
+      throw InvalidArgument("Size does not match at dimension " + std::to_string(d) +
+                            " expected index " + shape_text(b.dims(index)) +
+                            " to be no larger than self " + shape_text(b.dims(self)) +
+                            " apart from dimension " + std::to_string(dim));
+    }
+  }
+  const TensorType result_type{b.element_type(self), b.dims(index)};
+  if (result_type.numel() == 0) return {b.zeros(result_type)};
+  if (b.dims(source)[dim] == 0) {
+    throw IndexOutOfRange("index is out of bounds for dimension " + std::to_string(dim) +
+                          " with size 0");
+  }
+  GatherDimensions dn;
+  dn.collapsed_slice_dims = iota_list(0, rank);
+  dn.start_index_map = iota_list(0, rank);
+  dn.index_vector_dim = rank;
+  const Value picked =
+      b.gather(source, coordinates_along(b, at, dim), dn, std::vector<int64_t>(rank, 1));
+  return {b.reshape(picked, result_type.dims)};
+}
+
+// self with src[p] combined into self[p with index[p] along dim] for every
+// position p of index, by `update` (replace, or a reduction).
+Value scatter_along(Builder& b, Value self, int64_t dim, Value index, Value src,
+                    const Builder::RegionBody& update) {
+  const Value target = as_at_least_1d(b, self);
+  const Value at = as_at_least_1d(b, index);
+  const std::vector<int64_t>& index_dims = b.dims(at);
+  if (numel(index_dims) == 0) return self;
+  Value updates = as_at_least_1d(b, src);
+  if (b.dims(updates) != index_dims) {
+    updates = b.slice(updates, std::vector<int64_t>(index_dims.size(), 0), index_dims);
+  }
+  const int64_t rank = static_cast<int64_t>(index_dims.size());
+  ScatterDimensions dn;
+  dn.inserted_window_dims = iota_list(0, rank);
+  dn.scatter_dims_to_operand_dims = iota_list(0, rank);
+  dn.index_vector_dim = rank;
+  const Value result = b.scatter(target, coordinates_along(b, at, dim), updates, dn, update);
+  return b.reshape(result, b.dims(self));
+}
+
+// The checks scatter, scatter_add and scatter_reduce share; returns the wrapped dim.
+int64_t check_scatter(const Builder& b, Value self, int64_t dim, Value index,
+                      std::optional<Value> src) {
+  const int64_t wrapped = wrap_dim(dim, b.rank(self));
+  check_gather_scatter_index(b, index, "scatter");
+  const int64_t rank = rank_at_least_one(b, self);
+  if (rank_at_least_one(b, index) != rank) {
+    throw InvalidArgument("Index tensor must have the same number of dimensions as self tensor");
+  }
+  if (src && rank_at_least_one(b, *src) != rank) {
+    throw InvalidArgument("Index tensor must have the same number of dimensions as src tensor");
+  }
+  if (src && b.element_type(*src) != b.element_type(self)) {
+    throw InvalidArgument("scatter(): Expected self.dtype to be equal to src.dtype");
+  }
+  const auto size_at = [&](Value v, int64_t d) { return b.rank(v) == 0 ? 1 : b.dims(v)[d]; };
+  for (int64_t d = 0; d < rank; ++d) {
+    const int64_t index_size = size_at(index, d);
+    if ((d != wrapped && index_size > size_at(self, d)) || (src && index_size > size_at(*src, d))) {
+      throw InvalidArgument(
+          "Expected index " + shape_text(b.dims(index)) + " to be no larger than self " +
+          shape_text(b.dims(self)) + " apart from dimension " + std::to_string(wrapped) +
+          (src ? " and to be no larger size than src " + shape_text(b.dims(*src)) : std::string()));
+    }
+  }
+  if (b.type(index).numel() > 0 && size_at(self, wrapped) == 0) {
+    throw IndexOutOfRange("index is out of bounds for dimension " + std::to_string(wrapped) +
+                          " with size 0");
+  }
+  return wrapped;
+}
+
+// scatter.src / .value / .reduce / .value_reduce.
+std::vector<Value> scatter_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(2).value;
+  const TensorArg& src_arg = call.tensor(3);
+  const ElementType type = b.element_type(self);
+  const bool is_value = src_arg.is_scalar || call.overload.starts_with("value");
+  const int64_t dim = check_scatter(b, self, call.int_at(1), index,
+                                    is_value ? std::nullopt : std::optional<Value>(src_arg.value));
+  const Value src =
+      is_value ? broadcast_to(b, b.convert(src_arg.value, type), b.dims(index)) : src_arg.value;
+  if (call.size() <= 4 || call.is_none(4)) {
+    return {scatter_along(b, self, dim, index, src, replacer())};
+  }
+  const std::string_view reduce = call.string_at(4);
+  if (reduce != "add" && reduce != "multiply") {
+    throw InvalidArgument("reduce argument must be either add or multiply.");
+  }
+  const ElementType compute = accumulation_type(type);
+  const BinaryOp op = reduce == "add" ? BinaryOp::kAdd : BinaryOp::kMultiply;
+  const Value result = scatter_along(b, b.convert(self, compute), dim, index,
+                                     b.convert(src, compute), combiner(op, compute));
+  return {b.convert(result, type)};
+}
+
+std::vector<Value> scatter_add_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(2).value;
+  const Value src = call.tensor(3).value;
+  const int64_t dim = check_scatter(b, self, call.int_at(1), index, src);
+  const ElementType type = b.element_type(self);
+  const ElementType compute = accumulation_type(type);
+  const Value result = scatter_along(b, b.convert(self, compute), dim, index,
+                                     b.convert(src, compute), combiner(BinaryOp::kAdd, compute));
+  return {b.convert(result, type)};
+}
+
+// Floor division for integers (b > 0), as PyTorch's integer mean rounds.
+Value floor_divide_by_positive(Builder& b, Value numerator, Value denominator) {
+  const Value quotient = b.div(numerator, denominator);
+  const Value remainder = b.binary(BinaryOp::kRemainder, numerator, denominator);
+  const Value below = b.compare(ComparisonDirection::kLT, remainder, b.zeros(b.type(remainder)));
+  return b.select(below, b.sub(quotient, b.splat(1.0, b.type(quotient))), quotient);
+}
+
+// The value that leaves any element unchanged under `op`: the start of a
+// reduction over scattered values only.
+Value reduction_identity(Builder& b, BinaryOp op, const TensorType& type) {
+  const ElementType element = type.element;
+  const bool is_max = op == BinaryOp::kMaximum;
+  if ((is_max || op == BinaryOp::kMinimum) && stablehlo::is_integral(element)) {
+    const int64_t bits = stablehlo::byte_width(element) * 8;
+    int64_t lowest = 0, highest = -1;  // -1 wraps to all ones for u64
+    if (stablehlo::is_signed_integral(element)) {
+      lowest = bits == 64 ? std::numeric_limits<int64_t>::min() : -(int64_t{1} << (bits - 1));
+      highest = bits == 64 ? std::numeric_limits<int64_t>::max() : (int64_t{1} << (bits - 1)) - 1;
+    } else if (bits < 64) {
+      highest = (int64_t{1} << bits) - 1;
+    }
+    return b.broadcast_in_dim(b.constant_int(is_max ? lowest : highest, element), type.dims, {});
+  }
+  switch (op) {
+    case BinaryOp::kMultiply:
+      return b.splat(1.0, type);
+    case BinaryOp::kMaximum:  // pred: false
+      return b.splat(element == ElementType::kPred ? 0.0 : -std::numeric_limits<double>::infinity(),
+                     type);
+    case BinaryOp::kMinimum:  // pred: true
+      return b.splat(element == ElementType::kPred ? 1.0 : std::numeric_limits<double>::infinity(),
+                     type);
+    default:
+      return b.zeros(type);
+  }
+}
+
+// scatter_reduce.two(self, dim, index, src, reduce, include_self).
+std::vector<Value> scatter_reduce_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(2).value;
+  const Value src = call.tensor(3).value;
+  const std::string_view reduce = call.string_at(4);
+  const bool include_self = call.size() <= 5 || call.bool_at(5);
+  const int64_t dim = check_scatter(b, self, call.int_at(1), index, src);
+  const ElementType type = b.element_type(self);
+  const ElementType compute = accumulation_type(type);
+  const TensorType compute_type{compute, b.dims(self)};
+
+  BinaryOp op;
+  if (reduce == "sum" || reduce == "mean") {
+    op = BinaryOp::kAdd;
+  } else if (reduce == "prod") {
+    op = BinaryOp::kMultiply;
+  } else if (reduce == "amax") {
+    op = BinaryOp::kMaximum;
+  } else if (reduce == "amin") {
+    op = BinaryOp::kMinimum;
+  } else {
+    throw InvalidArgument("reduce argument must be either sum, prod, mean, amax or amin, got " +
+                          std::string(reduce));
+  }
+  if (reduce == "mean" && type == ElementType::kPred) {
+    throw Unsupported("scatter_reduce with reduce='mean' on a bool tensor is not supported");
+  }
+  Value base = b.convert(self, compute);
+  if (!include_self) {
+    // Positions that receive a value start from the identity instead of self.
+    const TensorType flags{ElementType::kPred, b.dims(self)};
+    const Value touched =
+        scatter_along(b, b.zeros(flags), dim, index,
+                      b.splat(1.0, {ElementType::kPred, b.dims(index)}), replacer());
+    base = b.select(touched, reduction_identity(b, op, compute_type), base);
+  }
+  Value result = scatter_along(b, base, dim, index, b.convert(src, compute), combiner(op, compute));
+  if (reduce == "mean") {
+    // Each position is divided by how many values it received (self counts
+    // once when included); untouched positions divide by 1.
+    const Value ones = b.splat(1.0, {compute, b.dims(index)});
+    const Value start = include_self ? b.splat(1.0, compute_type) : b.zeros(compute_type);
+    Value counts = scatter_along(b, start, dim, index, ones, combiner(BinaryOp::kAdd, compute));
+    counts = b.max(counts, b.splat(1.0, compute_type));
+    result = stablehlo::is_integral(compute) ? floor_divide_by_positive(b, result, counts)
+                                             : b.div(result, counts);
+  }
+  return {b.convert(result, type)};
+}
+
+// --- index_add ----------------------------------------------------------------------
+
+std::vector<Value> index_add_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(2).value;
+  const Value source = call.tensor(3).value;
+  const std::optional<TensorArg> alpha = call.size() > 4 ? call.optional_tensor(4) : std::nullopt;
+  const int64_t dim = wrap_dim(call.int_at(1), b.rank(self));
+  const ElementType type = b.element_type(self);
+  const ElementType index_type = b.element_type(index);
+  if (!is_index_type(index_type)) {
+    throw InvalidArgument("index_add_(): Expected dtype int32/int64 for index but got: " +
+                          torch_type_name(index_type));
+  }
+  if (b.rank(index) > 1) {
+    throw IndexOutOfRange("index_add_(): Index is supposed to be a vector, but got dim: " +
+                          std::to_string(b.rank(index)) + " with type: " +
+                          torch_type_name(index_type) + " and size: " + shape_text(b.dims(index)));
+  }
+  if (b.element_type(source) != type) {
+    throw InvalidArgument("index_add_(): self (" + torch_type_name(type) + ") and source (" +
+                          torch_type_name(b.element_type(source)) +
+                          ") must have the same scalar type");
+  }
+  const std::vector<int64_t>& self_dims = b.dims(self);
+  const std::vector<int64_t>& source_dims = b.dims(source);
+  bool shapes_match = self_dims.size() == source_dims.size();
+  for (size_t d = 0; shapes_match && d < self_dims.size(); ++d) {
+    shapes_match = static_cast<int64_t>(d) == dim || self_dims[d] == source_dims[d];
+  }
+  if (!shapes_match) {
+    throw InvalidArgument(
+        "source tensor shape must match self tensor shape, excluding the specified dimension. "
+        "Got self.shape = " +
+        shape_text(self_dims) + " source.shape = " + shape_text(source_dims));
+  }
+  const int64_t count = b.type(index).numel();
+  const int64_t source_size = source_dims.empty() ? 1 : source_dims[dim];
+  if (count != source_size) {
+    throw InvalidArgument("index_add_(): Number of indices (" + std::to_string(count) +
+                          ") should be equal to source.size(dim): (" + std::to_string(source_size) +
+                          "), for dim: " + std::to_string(dim));
+  }
+  if (count == 0 || b.type(self).numel() == 0) return {self};
+  if (!self_dims.empty() && self_dims[dim] == 0)
+    throw IndexOutOfRange("index out of range in self");
+
+  const ElementType compute = accumulation_type(type);
+  const Value target = b.convert(as_at_least_1d(b, self), compute);
+  Value updates = b.convert(as_at_least_1d(b, source), compute);
+  if (alpha) {
+    const Value scale = b.convert(alpha->value, compute);
+    const Value spread = b.broadcast_in_dim(scale, b.dims(updates), {});
+    updates = compute == ElementType::kPred ? b.binary(BinaryOp::kAnd, updates, spread)
+                                            : b.mul(updates, spread);
+  }
+  const int64_t rank = b.rank(target);
+  ScatterDimensions dn;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d != dim) dn.update_window_dims.push_back(d);
+  }
+  dn.inserted_window_dims = {dim};
+  dn.scatter_dims_to_operand_dims = {dim};
+  dn.index_vector_dim = 1;
+  const Value result = b.scatter(target, b.reshape(index, {count, 1}), updates, dn,
+                                 combiner(BinaryOp::kAdd, compute));
+  return {b.convert(b.reshape(result, self_dims), type)};
+}
+
+}  // namespace
+
+void add_indexing_rules(RuleTable& table) {
+  table.add("index_select", {&index_select_rule, {}});
+  // embedding's CompositeExplicitAutograd kernel would go through
+  // reshape + index_select; one gather is the same program, without the chain.
+  table.add("embedding", {&embedding_rule, {}});
+  table.add("embedding_dense_backward", {&embedding_dense_backward_rule, {}});
+  table.add("index", {&index_rule, {}});
+  table.add("_unsafe_index", {&index_rule, {}});
+  table.add("index_put", {&index_put_rule, {}});
+  table.add("_index_put_impl", {&index_put_rule, {}});
+  table.add("_unsafe_index_put", {&index_put_rule, {}});
+  table.add("gather", {&gather_rule, {}});
+  table.add("scatter", {&scatter_rule, {}});
+  table.add("scatter_add", {&scatter_add_rule, {}});
+  table.add("scatter_reduce", {&scatter_reduce_rule, {}});
+  table.add("index_add", {&index_add_rule, {}});
+}
+
+}  // namespace torch_pjrt::lowering
