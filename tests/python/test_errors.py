@@ -1,0 +1,249 @@
+"""Mistakes raise the Python exception PyTorch raises on CPU, with a message
+that names the op, the shapes or devices involved; nothing crashes, hangs or
+leaks device buffers."""
+import gc
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from op_testing import DEVICE, assert_same, check_raises, make
+
+needs_backend = pytest.mark.skipif(DEVICE == "cpu", reason="needs the torch_pjrt backend")
+
+
+def run_python(code, **env):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=180)
+
+
+# ---------------------------------------------------------------- shapes
+
+SHAPE_ERRORS = {
+    # op name in the message: fn, input shapes
+    "add": (lambda a, b: a + b, (3,), (4,)),
+    "mul": (lambda a, b: a.mul_(b), (2, 3), (2, 4)),
+    "mm": (torch.mm, (2, 3), (4, 5)),
+    "cat": (lambda a, b: torch.cat([a, b]), (2, 3), (2, 4)),
+}
+
+
+@pytest.mark.parametrize("op,fn,shape_a,shape_b",
+                         [(op, *case) for op, case in SHAPE_ERRORS.items()], ids=SHAPE_ERRORS.keys())
+def test_mismatched_shapes(op, fn, shape_a, shape_b):
+    error = check_raises(fn, make(shape_a, torch.float32), make(shape_b, torch.float32))
+    assert isinstance(error, RuntimeError)
+    if DEVICE != "cpu":
+        message = str(error)
+        assert op in message, f"the message does not name {op}: {message}"
+        for size in set(shape_a + shape_b):
+            assert re.search(rf"\b{size}\b", message), f"the message does not show size {size}: {message}"
+
+
+def test_invalid_view_shape():
+    check_raises(lambda a: a.view(5, 5), make((4, 6), torch.float32))
+    check_raises(lambda a: a.t().view(-1), make((4, 6), torch.float32))  # not viewable: needs reshape
+
+
+# ---------------------------------------------------------------- devices
+
+
+def cpu_and_device_operands():
+    return make((2, 3), torch.float32).to(DEVICE), make((2, 3), torch.float32, seed=1)
+
+
+MIXED_DEVICE_OPS = {
+    "device_plus_cpu": lambda d, c: d + c,
+    "cpu_plus_device": lambda d, c: c + d,
+    "in_place_from_cpu": lambda d, c: d.add_(c),
+    "mm": lambda d, c: torch.mm(d, c.t()),
+    "where": lambda d, c: torch.where(d > 0, d, c),
+    "cat": lambda d, c: torch.cat([d, c]),
+}
+
+
+@needs_backend
+@pytest.mark.parametrize("fn", MIXED_DEVICE_OPS.values(), ids=MIXED_DEVICE_OPS.keys())
+def test_mixing_device_and_cpu_tensors_raises(fn):
+    dev, cpu = cpu_and_device_operands()
+    before = dev.cpu()
+    with pytest.raises(RuntimeError) as info:
+        fn(dev, cpu)
+    message = str(info.value)
+    assert "cpu" in message and "tpu" in message, f"the message does not name both devices: {message}"
+    assert torch.equal(dev.cpu(), before)  # a failed in-place op leaves its input alone
+
+
+ZERO_DIM_CPU_OPS = {
+    "device_plus_scalar_tensor": lambda d, s: d + s,
+    "scalar_tensor_times_device": lambda d, s: s * d,
+    "int_scalar_tensor_keeps_float": lambda d, s: d * s.to(torch.int64),
+    "float_scalar_tensor_on_int": lambda d, s: d.to(torch.int32) + s,
+    "double_scalar_tensor_keeps_float32": lambda d, s: d - s.to(torch.float64),
+    "in_place": lambda d, s: d.mul_(s),
+    "where": lambda d, s: torch.where(d > 0, d, s),
+    "clamp": lambda d, s: torch.clamp(d, min=s),
+}
+
+
+@pytest.mark.parametrize("fn", ZERO_DIM_CPU_OPS.values(), ids=ZERO_DIM_CPU_OPS.keys())
+def test_zero_dim_cpu_tensor_is_allowed(fn):
+    # Like CUDA: a 0-d CPU tensor behaves as a scalar next to device tensors,
+    # with the type promotion of a 0-d tensor (it does not widen float32).
+    cpu = make((2, 3), torch.float32)
+    scalar = torch.tensor(1.5)
+    expected = fn(cpu.clone(), scalar)
+    actual = fn(cpu.to(DEVICE, copy=True), scalar)
+    assert_same(actual, expected)
+
+
+# ---------------------------------------------------------------- dims, dtypes
+
+BAD_DIMS = {
+    "sum": lambda a: a.sum(dim=5),
+    "transpose": lambda a: a.transpose(0, 3),
+    "softmax": lambda a: a.softmax(dim=2),
+    "unsqueeze": lambda a: a.unsqueeze(4),
+    "select": lambda a: a.select(2, 0),
+    "cat": lambda a: torch.cat([a, a], dim=-3),
+    "index_past_end": lambda a: a[5],
+    "negative_index_past_start": lambda a: a[:, -7],
+}
+
+
+@pytest.mark.parametrize("fn", BAD_DIMS.values(), ids=BAD_DIMS.keys())
+def test_bad_dim_or_index_raises_index_error(fn):
+    error = check_raises(fn, make((3, 4), torch.float32))
+    assert isinstance(error, IndexError)
+
+
+DTYPE_ERRORS = {
+    "mm_int_with_float": lambda a: torch.mm(a.to(torch.int64), a.t()),
+    "bitwise_on_float": lambda a: a & a,
+    "in_place_result_cannot_be_cast": lambda a: a.to(torch.int64).add_(1.5),
+    "float_index": lambda a: a[a],
+}
+
+
+@pytest.mark.parametrize("fn", DTYPE_ERRORS.values(), ids=DTYPE_ERRORS.keys())
+def test_dtype_errors_match_cpu(fn):
+    check_raises(fn, make((3, 3), torch.float32))
+
+
+@needs_backend
+def test_device_index_out_of_range():
+    with pytest.raises(RuntimeError):
+        torch.zeros(2, device=f"tpu:{torch.tpu.device_count() + 3}")
+
+
+# ---------------------------------------------------------------- unsupported ops
+
+# QR has no StableHLO op, so it is a safe example of an op without a lowering;
+# linalg_qr is a real kernel (not a composite), so its dispatch reaches the backend.
+UNSUPPORTED_OP = "linalg_qr"
+
+
+@needs_backend
+@pytest.mark.skipif(os.environ.get("TORCH_PJRT_CPU_FALLBACK") == "1", reason="the CPU fallback is on")
+def test_unsupported_op_names_itself_and_the_fallback_switch():
+    with pytest.raises(NotImplementedError) as info:
+        torch.linalg.qr(make((4, 3), torch.float32).to(DEVICE))
+    message = str(info.value)
+    assert UNSUPPORTED_OP in message and "TORCH_PJRT_CPU_FALLBACK" in message, message
+
+
+@needs_backend
+def test_cpu_fallback_runs_unsupported_op():
+    result = run_python("""
+        import torch, torch_pjrt
+        a = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
+        expected = torch.linalg.qr(a)
+
+        q, r = torch.linalg.qr(a.to("tpu"))
+        assert q.device.type == "tpu" and r.device.type == "tpu", (q.device, r.device)
+        torch.testing.assert_close(q.cpu(), expected.Q)
+        torch.testing.assert_close(r.cpu(), expected.R)
+
+        # out= tensors on the device are written (and resized) as on CPU.
+        q_out, r_out = torch.empty(0, device="tpu"), torch.empty(0, device="tpu")
+        returned = torch.linalg.qr(a.to("tpu"), out=(q_out, r_out))
+        assert returned[0] is q_out and returned[1] is r_out
+        torch.testing.assert_close(q_out.cpu(), expected.Q)
+        torch.testing.assert_close(r_out.cpu(), expected.R)
+
+        # A non-contiguous input is seen with its values, not its storage order.
+        b = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
+        torch.testing.assert_close(torch.linalg.qr(b.to("tpu").t()).R.cpu(), torch.linalg.qr(b.t()).R)
+        print("OK")
+    """, TORCH_PJRT_CPU_FALLBACK="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("OK")
+
+
+# ---------------------------------------------------------------- plugins
+
+BAD_PLUGINS = {
+    "missing_file": "/nonexistent.so",
+    "not_a_plugin": "/bin/ls",
+    "unknown_name": "no_such_plugin",
+}
+
+
+@needs_backend
+@pytest.mark.parametrize("plugin", BAD_PLUGINS.values(), ids=BAD_PLUGINS.keys())
+def test_bad_plugin_is_a_clean_runtime_error(plugin):
+    result = run_python("""
+        import torch, torch_pjrt
+        torch.zeros(2, device='tpu')
+    """, TORCH_PJRT_PLUGIN=plugin)
+    # 1 is an uncaught Python exception; a negative code would be a signal (a crash).
+    assert result.returncode == 1, f"exit {result.returncode}\n{result.stderr}"
+    assert "Traceback" in result.stderr and "RuntimeError" in result.stderr, result.stderr
+    assert plugin in result.stderr.splitlines()[-1], f"the error does not name {plugin}: {result.stderr}"
+
+
+@needs_backend
+def test_plugin_loads_only_on_first_device_use():
+    result = run_python("""
+        import torch, torch_pjrt
+        assert torch.zeros(2).sum().item() == 0  # CPU work needs no plugin
+        print("imported")
+    """, TORCH_PJRT_PLUGIN="/nonexistent.so")
+    assert result.returncode == 0 and "imported" in result.stdout, result.stderr
+
+
+# ---------------------------------------------------------------- recovery
+
+FAILING_CALLS = [
+    lambda: torch.ones(3, device=DEVICE) + torch.ones(4, device=DEVICE),
+    lambda: torch.mm(torch.ones(2, 3, device=DEVICE), torch.ones(4, 5, device=DEVICE)),
+    lambda: torch.ones(2, 3, device=DEVICE).sum(dim=7),
+    lambda: torch.ones(2, 3, device=DEVICE) + torch.ones(2, 3),
+    lambda: torch.linalg.qr(torch.ones(3, 3, device=DEVICE)),
+    lambda: torch.ones(3, device=DEVICE, dtype=torch.int64).add_(0.5),
+]
+
+
+def live_buffers():
+    import torch_pjrt
+
+    gc.collect()
+    torch.tpu.synchronize()
+    return torch_pjrt.metrics()["live_buffers"]
+
+
+@needs_backend
+@pytest.mark.skipif(os.environ.get("TORCH_PJRT_CPU_FALLBACK") == "1", reason="the CPU fallback is on")
+def test_errors_leak_nothing_and_the_device_keeps_working():
+    kept = torch.arange(6.0, device=DEVICE)
+    start = live_buffers()
+    for _ in range(3):
+        for call in FAILING_CALLS:
+            with pytest.raises((RuntimeError, IndexError, NotImplementedError)):
+                call()
+    assert live_buffers() == start
+    assert torch.equal((kept * 2).cpu(), torch.arange(6.0) * 2)
