@@ -1,0 +1,249 @@
+"""torch_pjrt.metrics(): what the counters say about compiles, the cache and
+transfers; the eager modes; the CPU fallback's accounting."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from op_testing import DEVICE, make
+
+pytestmark = pytest.mark.skipif(DEVICE == "cpu", reason="metrics and modes belong to the torch_pjrt backend")
+
+COUNTERS = ["compiles", "cache_hits", "executions", "bytes_to_device", "bytes_from_device", "cpu_fallbacks"]
+STATES = ["live_buffers", "live_bytes"]
+
+
+def metrics():
+    import torch_pjrt
+
+    torch.tpu.synchronize()  # counters of enqueued work are final once it ran
+    return torch_pjrt.metrics()
+
+
+def delta(before, after, key):
+    return after[key] - before[key]
+
+
+def run_python(code, **env):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=180)
+
+
+# ---------------------------------------------------------------- the dict itself
+
+
+def test_metrics_keys_and_types():
+    values = metrics()
+    for key in COUNTERS + STATES:
+        assert type(values[key]) is int and values[key] >= 0, key
+    assert type(values["compile_seconds"]) is float and values["compile_seconds"] >= 0
+    for key, value in values.items():
+        assert isinstance(key, str)
+        if key.startswith("cpu_fallback::"):
+            assert key.startswith("cpu_fallback::aten::") and type(value) is int
+
+
+def test_metrics_is_a_snapshot():
+    first = metrics()
+    first["compiles"] = -1  # the caller's copy, not the backend's state
+    assert metrics()["compiles"] >= 0
+
+
+def test_metrics_report_is_printable():
+    import torch_pjrt
+
+    report = torch_pjrt.metrics_report()
+    assert isinstance(report, str)
+    for key in COUNTERS + STATES + ["compile_seconds"]:
+        assert key in report
+
+
+def test_reset_zeroes_counters_and_keeps_states():
+    import torch_pjrt
+
+    kept = torch.arange(10.0, device=DEVICE) * 3
+    kept.cpu()
+    before = metrics()
+    assert before["executions"] > 0 and before["bytes_from_device"] > 0
+    torch_pjrt.reset_metrics()
+    after = metrics()
+    for key in COUNTERS:
+        assert after[key] == 0, key
+    assert after["compile_seconds"] == 0.0
+    assert not any(v for k, v in after.items() if k.startswith("cpu_fallback::"))
+    for key in STATES:
+        assert after[key] == before[key], f"reset_metrics changed the state {key}"
+    del kept
+
+
+# ---------------------------------------------------------------- the executable cache
+
+
+def test_repeated_op_compiles_once_then_hits_the_cache():
+    # An unusual shape, so no other test has run this program in this process.
+    x = torch.ones(7, 13, 3, device=DEVICE)
+    y = torch.full((7, 13, 3), 2.0, device=DEVICE)
+    before = metrics()
+    torch.atan2(x, y)
+    first = metrics()
+    # With the on-disk cache warm, the first call may load instead of compiling.
+    assert delta(before, first, "compiles") + delta(before, first, "cache_hits") >= 1
+    assert delta(before, first, "executions") >= 1
+    for _ in range(10):
+        torch.atan2(x, y)
+    after = metrics()
+    assert delta(first, after, "compiles") == 0
+    assert delta(first, after, "cache_hits") >= 10
+    assert delta(first, after, "executions") >= 10
+
+
+SCALARS = [0.5 + 0.37 * i for i in range(12)]
+
+SCALAR_OPS = {
+    "mul_scalar": lambda x, y, s: x * s,
+    "add_scalar": lambda x, y, s: x + s,
+    "div_scalar": lambda x, y, s: x / s,
+    "add_alpha": lambda x, y, s: torch.add(x, y, alpha=s),
+    "add__alpha": lambda x, y, s: x.add_(y, alpha=s),
+    "addcmul__value": lambda x, y, s: x.addcmul_(y, y, value=s),
+    "clamp_max": lambda x, y, s: x.clamp(max=s),
+    "lerp_weight": lambda x, y, s: torch.lerp(x, y, s),
+}
+
+
+@pytest.mark.parametrize("op", SCALAR_OPS.values(), ids=SCALAR_OPS.keys())
+def test_changing_python_scalar_never_recompiles(op):
+    cpu_x, cpu_y = make((5, 6), torch.float32), make((5, 6), torch.float32, seed=1)
+    x, y = cpu_x.to(DEVICE), cpu_y.to(DEVICE)
+    op(x, y, SCALARS[0])  # compiles (or loads) the program once
+    op(cpu_x, cpu_y, SCALARS[0])
+    before = metrics()
+    for s in SCALARS[1:]:
+        result = op(x, y, s)
+        expected = op(cpu_x, cpu_y, s)
+    assert delta(before, metrics(), "compiles") == 0, "a new scalar value caused a recompile"
+    # ...and the scalar really was used, not baked in from the first call.
+    # In-place ops repeat 11 times, so allow a few float32 roundings more than one op.
+    torch.testing.assert_close(result.cpu(), expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x.cpu(), cpu_x, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------- transfers
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64, torch.bfloat16, torch.bool], ids=str)
+def test_transfers_count_their_bytes(dtype):
+    cpu = make((123, 5), dtype)
+    before = metrics()
+    dev = cpu.to(DEVICE)
+    uploaded = metrics()
+    assert delta(before, uploaded, "bytes_to_device") == cpu.nbytes
+    assert delta(before, uploaded, "bytes_from_device") == 0
+    back = dev.cpu()
+    downloaded = metrics()
+    assert delta(uploaded, downloaded, "bytes_from_device") == cpu.nbytes
+    assert delta(uploaded, downloaded, "bytes_to_device") == 0
+    assert torch.equal(back, cpu)
+
+
+def test_item_and_device_only_work_transfer_little():
+    dev = torch.arange(1000.0).to(DEVICE)
+    before = metrics()
+    total = (dev * 2 + 1).sum()
+    computed = metrics()
+    assert delta(before, computed, "bytes_from_device") == 0  # results stay on the device
+    assert total.item() == 1000.0 * 999 + 1000
+    assert delta(computed, metrics(), "bytes_from_device") == 4
+
+
+def test_live_buffers_follow_tensors():
+    before = metrics()
+    tensors = [torch.ones(256, device=DEVICE) * i for i in range(4)]
+    during = metrics()
+    assert delta(before, during, "live_buffers") >= 4
+    assert delta(before, during, "live_bytes") >= 4 * 256 * 4
+    del tensors
+    after = metrics()
+    assert after["live_buffers"] == before["live_buffers"] and after["live_bytes"] == before["live_bytes"]
+
+
+# ---------------------------------------------------------------- modes, fallback (fresh processes)
+
+WORKLOAD = """
+    import torch, torch_pjrt
+    from torch import nn
+
+    def workload(device):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(16, 8, generator=g).to(device)
+        y = torch.randint(0, 3, (16,), generator=g).to(device)
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 3)).to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        losses = []
+        for _ in range(3):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        view = x.t()[2:5]
+        view.mul_(2)
+        return losses, x.cpu(), torch.softmax(x, dim=1).cpu(), (x @ x.t()).cpu()
+
+    cpu_losses, *cpu_tensors = workload("cpu")
+    tpu_losses, *tpu_tensors = workload("tpu")
+    torch.testing.assert_close(torch.tensor(tpu_losses), torch.tensor(cpu_losses), rtol=1e-4, atol=1e-5)
+    for actual, expected in zip(tpu_tensors, cpu_tensors):
+        torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
+    print("OK")
+"""
+
+
+@pytest.mark.parametrize("mode", ["debug", "strict"])
+def test_eager_modes_give_cpu_results(mode):
+    result = run_python(WORKLOAD, TORCH_PJRT_EAGER_MODE=mode)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("OK")
+
+
+def test_debug_mode_raises_at_the_failing_op():
+    result = run_python("""
+        import torch, torch_pjrt
+        x = torch.ones(3, device="tpu")
+        try:
+            x + torch.ones(4, device="tpu")
+        except RuntimeError as error:
+            print("raised:", type(error).__name__)
+        print((x * 2).sum().item())
+    """, TORCH_PJRT_EAGER_MODE="debug")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["raised: RuntimeError", "6.0"]
+
+
+def test_cpu_fallback_is_counted_per_op():
+    result = run_python("""
+        import torch, torch_pjrt
+        a = torch.randn(4, 4).to("tpu")
+        torch.linalg.qr(a)  # warm-up, then count from zero
+        torch_pjrt.reset_metrics()
+        for _ in range(3):
+            torch.linalg.qr(a)
+        values = torch_pjrt.metrics()
+        print(values["cpu_fallbacks"], values.get("cpu_fallback::aten::linalg_qr"))
+        # The copies the fallback makes are transfers like any other.
+        print(values["bytes_to_device"] > 0, values["bytes_from_device"] > 0)
+        torch_pjrt.reset_metrics()
+        print(torch_pjrt.metrics().get("cpu_fallback::aten::linalg_qr", 0))
+    """, TORCH_PJRT_CPU_FALLBACK="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == ["3 3", "True True", "0"]
+
+
+def test_no_fallbacks_counted_by_native_ops():
+    before = metrics()
+    (torch.ones(3, 3, device=DEVICE) @ torch.ones(3, 3, device=DEVICE)).relu().sum().cpu()
+    assert delta(before, metrics(), "cpu_fallbacks") == 0
