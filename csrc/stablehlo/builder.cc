@@ -66,17 +66,18 @@ Builder::Impl::Impl() {
 }
 
 Value Builder::Impl::new_value(const TensorType& type) {
-  Value v{static_cast<int32_t>(fn.value_types.size())};
-  fn.value_types.push_back(type);
+  Value v{static_cast<int32_t>(types.size())};
+  types.push_back(type);
   scope_of.push_back(scopes.back());
   return v;
 }
 
 const TensorType& Builder::Impl::type(Value v) const {
-  if (v.id < 0 || static_cast<size_t>(v.id) >= fn.value_types.size()) {
+  if (finished) throw BuildError("type: the builder was finished; ask the Function instead");
+  if (v.id < 0 || static_cast<size_t>(v.id) >= types.size()) {
     throw BuildError("invalid value %" + std::to_string(v.id) + " (not built by this builder)");
   }
-  return fn.value_types[v.id];
+  return types[v.id];
 }
 
 void Builder::Impl::check_open(std::string_view op) const {
@@ -84,11 +85,11 @@ void Builder::Impl::check_open(std::string_view op) const {
 }
 
 void Builder::Impl::check_operand(std::string_view op, Value v) const {
-  if (v.id < 0 || static_cast<size_t>(v.id) >= fn.value_types.size()) {
+  if (v.id < 0 || static_cast<size_t>(v.id) >= types.size()) {
     detail::fail(op, "operand %" + std::to_string(v.id) + " is not a value of this function");
   }
   if (scope_of[v.id] != scopes.back()) {
-    detail::fail(op, "operand %" + std::to_string(v.id) + " (" + fn.value_types[v.id].to_string() +
+    detail::fail(op, "operand %" + std::to_string(v.id) + " (" + types[v.id].to_string() +
                          ") is defined outside the region it is used in");
   }
 }
@@ -179,6 +180,9 @@ Function Builder::finish(const std::vector<Value>& results) {
   for (Value v : results) impl_->check_operand("func.return", v);
   impl_->finished = true;
   Function fn = std::move(impl_->fn);
+  fn.value_types.reserve(impl_->types.size());
+  for (TensorType& t : impl_->types) fn.value_types.push_back(std::move(t));
+  impl_->types.clear();
   fn.results = results;
   return fn;
 }

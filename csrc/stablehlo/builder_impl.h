@@ -3,6 +3,7 @@
 // Shared by the builder's source files (one per op family); not part of the
 // API that lowering rules see.
 
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,8 +13,12 @@
 namespace torch_pjrt::stablehlo {
 
 struct Builder::Impl {
-  Function fn;
-  // Region scope each value was defined in (parallel to fn.value_types): a
+  Function fn;  // value_types stays empty until finish(); see `types`
+  // Value types live in a deque while building so that the references
+  // type()/dims() hand out stay valid as later ops add values (rules keep
+  // `const TensorType&` across calls that emit ops).
+  std::deque<TensorType> types;
+  // Region scope each value was defined in (parallel to `types`): a
   // value may only be used in the scope that defined it, because XLA exports
   // every region as a separate computation that cannot capture.
   std::vector<int32_t> scope_of;
