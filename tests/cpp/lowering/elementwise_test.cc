@@ -28,6 +28,7 @@ const RuleTable& table() {
   static const RuleTable instance = [] {
     RuleTable t;
     add_elementwise_rules(t);
+    add_activation_rules(t);
     return t;
   }();
   return instance;
@@ -225,6 +226,87 @@ TEST(ElementwiseRules, SignOfNanAndRoundHalfToEven) {
   auto trunc = stablehlo::testing::run(lower("trunc", "", {TensorType{E::kF32, {2}}}),
                                        {host<float>(E::kF32, {2}, {-2.7f, 2.7f})});
   EXPECT_EQ(trunc[0].as<float>(), (std::vector<float>{-2.0f, 2.0f}));
+}
+
+TEST(ActivationRules, CompileForFloatDtypesAndShapes) {
+  const std::vector<std::pair<const char*, std::vector<Arg>>> forward = {
+      {"relu", {}},
+      {"gelu", {std::string("none")}},
+      {"gelu", {std::string("tanh")}},
+      {"silu", {}},
+      {"mish", {}},
+      {"hardsigmoid", {}},
+      {"hardswish", {}},
+      {"elu", {}},
+      {"softplus", {}},
+  };
+  const std::vector<std::pair<const char*, std::vector<Arg>>> backward = {
+      {"gelu_backward", {std::string("none")}},
+      {"gelu_backward", {std::string("tanh")}},
+      {"silu_backward", {}},
+      {"mish_backward", {}},
+      {"sigmoid_backward", {}},
+      {"tanh_backward", {}},
+      {"hardsigmoid_backward", {}},
+      {"hardswish_backward", {}},
+  };
+  // Every dtype once, 0-d and empty once each: the grid costs a compile per cell.
+  for (const TensorType& t :
+       {TensorType{E::kF32, {2, 3}}, TensorType{E::kBF16, {2, 3}}, TensorType{E::kF64, {2, 3}},
+        TensorType{E::kF32, {}}, TensorType{E::kBF16, {0, 2}}}) {
+    {
+      for (const auto& [name, extra] : forward) {
+        std::vector<ArgSpec> specs = {t};
+        for (const Arg& a : extra) specs.push_back(a);
+        EXPECT_EQ(compiles(name, "", specs), t) << name;
+      }
+      for (const auto& [name, extra] : backward) {
+        std::vector<ArgSpec> specs = {t, t};
+        for (const Arg& a : extra) specs.push_back(a);
+        EXPECT_EQ(compiles(name, "", specs), t) << name;
+      }
+      const Number slope{E::kF64};
+      EXPECT_EQ(compiles("leaky_relu", "", {t, slope}), t);
+      EXPECT_EQ(compiles("leaky_relu_backward", "", {t, t, slope, Arg{false}}), t);
+      EXPECT_EQ(compiles("hardtanh", "", {t, slope, slope}), t);
+      EXPECT_EQ(compiles("hardtanh_backward", "", {t, t, slope, slope}), t);
+      EXPECT_EQ(compiles("threshold", "", {t, slope, slope}), t);
+      EXPECT_EQ(compiles("threshold_backward", "", {t, t, slope}), t);
+      EXPECT_EQ(compiles("softplus_backward", "", {t, t, slope, slope}), t);
+      for (bool is_result : {false, true}) {
+        EXPECT_EQ(compiles("elu_backward", "", {t, slope, slope, slope, Arg{is_result}, t}), t);
+      }
+    }
+  }
+}
+
+TEST(ActivationRules, DtypesPyTorchRejectsOrPromotes) {
+  const TensorType ints{E::kS64, {3}};
+  EXPECT_EQ(compiles("relu", "", {ints}), ints);
+  EXPECT_EQ(compiles("hardtanh", "", {ints, Number{E::kF64}, Number{E::kF64}}), ints);
+  EXPECT_EQ(compiles("threshold", "", {ints, Number{E::kS64}, Number{E::kS64}}), ints);
+  EXPECT_EQ(compiles("threshold_backward", "", {TensorType{E::kF32, {3}}, ints, Number{E::kS64}}),
+            (TensorType{E::kF32, {3}}));
+  EXPECT_EQ(compiles("gelu_backward", "", {TensorType{E::kF16, {3}}, TensorType{E::kBF16, {3}}}),
+            (TensorType{E::kF32, {3}}));
+  EXPECT_THROW(lower("gelu", "", {ints}), Unsupported);
+  EXPECT_THROW(lower("relu", "", {TensorType{E::kPred, {3}}}), InvalidArgument);
+  EXPECT_THROW(lower("gelu", "", {TensorType{E::kF32, {3}}, Arg{std::string("fast")}}),
+               InvalidArgument);
+}
+
+TEST(ActivationRules, GeluAndHardswishValues) {
+  auto gelu = stablehlo::testing::run(lower("gelu", "", {TensorType{E::kF32, {3}}}),
+                                      {host<float>(E::kF32, {3}, {-1.0f, 0.0f, 2.0f})});
+  std::vector<float> g = gelu[0].as<float>();
+  EXPECT_NEAR(g[0], -0.15865526f, 1e-6);
+  EXPECT_EQ(g[1], 0.0f);
+  EXPECT_NEAR(g[2], 1.9544997f, 1e-6);
+  auto relu = stablehlo::testing::run(
+      lower("relu", "", {TensorType{E::kF32, {2}}}),
+      {host<float>(E::kF32, {2}, {std::numeric_limits<float>::quiet_NaN(), -1.0f})});
+  EXPECT_TRUE(std::isnan(relu[0].as<float>()[0]));
+  EXPECT_EQ(relu[0].as<float>()[1], 0.0f);
 }
 
 }  // namespace

@@ -1,0 +1,379 @@
+// Activation functions and the backward ops autograd calls for them, with the
+// formulas PyTorch's CPU kernels use (so results agree to rounding).
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "lowering/broadcast.h"
+#include "lowering/promotion.h"
+#include "lowering/rule_table.h"
+
+namespace torch_pjrt::lowering {
+namespace {
+
+using stablehlo::ComparisonDirection;
+using stablehlo::is_floating;
+using stablehlo::UnaryOp;
+
+std::string torch_type_name(ElementType t) {
+  switch (t) {
+    case ElementType::kPred:
+      return "Bool";
+    case ElementType::kU8:
+      return "Byte";
+    case ElementType::kS8:
+      return "Char";
+    case ElementType::kS16:
+      return "Short";
+    case ElementType::kS32:
+      return "Int";
+    case ElementType::kS64:
+      return "Long";
+    case ElementType::kC64:
+      return "ComplexFloat";
+    case ElementType::kC128:
+      return "ComplexDouble";
+    default:
+      return std::string(stablehlo::short_name(t));
+  }
+}
+
+// PyTorch's CPU kernel for this op has no case for the dtype: NotImplementedError.
+[[noreturn]] void no_kernel(const OpCall& call, ElementType t) {
+  throw Unsupported("\"" + std::string(call.name) + "_cpu\" not implemented for '" +
+                    torch_type_name(t) + "'");
+}
+
+// The half types compute in f32 and round once, as PyTorch's CPU kernels do.
+ElementType opmath(ElementType t) {
+  return t == ElementType::kBF16 || t == ElementType::kF16 ? ElementType::kF32 : t;
+}
+
+Value constant_like(Builder& b, double value, Value like) { return b.splat(value, b.type(like)); }
+
+// The Scalar argument at `i` (a 0-d run-time value) in `like`'s type and shape;
+// `fallback` when the argument is absent.
+Value scalar_arg(Builder& b, const OpCall& call, size_t i, Value like, double fallback) {
+  if (i >= call.size() || call.is_none(i)) return constant_like(b, fallback, like);
+  Value scalar = call.tensor(i).value;
+  return broadcast_to(b, b.convert(scalar, b.element_type(like)), b.dims(like));
+}
+
+Value compare(Builder& b, ComparisonDirection direction, Value x, Value y) {
+  return b.compare(direction, x, y);
+}
+Value compare(Builder& b, ComparisonDirection direction, Value x, double constant) {
+  return b.compare(direction, x, constant_like(b, constant, x));
+}
+
+Value exp(Builder& b, Value x) { return b.unary(UnaryOp::kExp, x); }
+
+Value sigmoid(Builder& b, Value x) {
+  Value one = constant_like(b, 1, x);
+  return b.div(one, b.add(one, exp(b, b.unary(UnaryOp::kNegate, x))));
+}
+
+// Floating tensor operands promoted to their common type, broadcast, and
+// converted to the type the arithmetic runs in.
+struct Floating {
+  ElementType type;  // the result type
+  std::vector<Value> values;
+};
+
+Floating floating_operands(Builder& b, const OpCall& call, const std::vector<size_t>& indices) {
+  std::vector<TensorArg> operands;
+  std::vector<Value> values;
+  for (size_t i : indices) {
+    operands.push_back(call.tensor(i));
+    values.push_back(call.tensor(i).value);
+  }
+  const ElementType type = result_type(b, operands, call.default_float);
+  if (!is_floating(type)) no_kernel(call, type);
+  return {type, promote_and_broadcast(b, values, opmath(type))};
+}
+
+// An activation of one floating tensor: fn(b, call, x) in the compute type.
+template <Value (*fn)(Builder&, const OpCall&, Value)>
+std::vector<Value> unary_rule(Builder& b, const OpCall& call) {
+  Floating f = floating_operands(b, call, {0});
+  return {b.convert(fn(b, call, f.values[0]), f.type)};
+}
+
+// A backward op (grad_output, input): fn(b, call, grad, x) in the compute type.
+template <Value (*fn)(Builder&, const OpCall&, Value, Value)>
+std::vector<Value> backward_rule(Builder& b, const OpCall& call) {
+  Floating f = floating_operands(b, call, {0, 1});
+  return {b.convert(fn(b, call, f.values[0], f.values[1]), f.type)};
+}
+
+// --- gelu -----------------------------------------------------------------
+
+constexpr double kSqrt1_2 = 0.70710678118654752440;
+// sqrt(2 / pi), the tanh approximation's scale.
+constexpr double kSqrt2OverPi = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;
+constexpr double kKappa = 0.044715;
+
+bool tanh_approximation(const OpCall& call, size_t i) {
+  const std::string_view approximate =
+      i < call.size() && !call.is_none(i) ? call.string_at(i) : "none";
+  if (approximate != "none" && approximate != "tanh") {
+    throw InvalidArgument("approximate argument must be either none or tanh.");
+  }
+  return approximate == "tanh";
+}
+
+// kSqrt2OverPi * (x + kKappa * x^3)
+Value gelu_tanh_inner(Builder& b, Value x) {
+  Value cube = b.mul(b.mul(x, x), x);
+  return b.mul(constant_like(b, kSqrt2OverPi, x),
+               b.add(x, b.mul(constant_like(b, kKappa, x), cube)));
+}
+
+Value gelu(Builder& b, const OpCall& call, Value x) {
+  Value half = constant_like(b, 0.5, x);
+  Value one = constant_like(b, 1, x);
+  if (tanh_approximation(call, 1)) {
+    Value tanh = b.unary(UnaryOp::kTanh, gelu_tanh_inner(b, x));
+    return b.mul(b.mul(half, x), b.add(one, tanh));
+  }
+  Value erf = b.unary(UnaryOp::kErf, b.mul(x, constant_like(b, kSqrt1_2, x)));
+  return b.mul(b.mul(x, half), b.add(one, erf));
+}
+
+Value gelu_backward(Builder& b, const OpCall& call, Value grad, Value x) {
+  Value half = constant_like(b, 0.5, x);
+  Value one = constant_like(b, 1, x);
+  if (tanh_approximation(call, 2)) {
+    Value x_sq = b.mul(x, x);
+    Value tanh = b.unary(UnaryOp::kTanh, gelu_tanh_inner(b, x));
+    Value left = b.mul(half, x);
+    Value left_derivative = b.mul(half, b.add(one, tanh));
+    Value tanh_derivative = b.sub(one, b.mul(tanh, tanh));
+    Value inner_derivative = b.mul(constant_like(b, kSqrt2OverPi, x),
+                                   b.add(one, b.mul(constant_like(b, 3 * kKappa, x), x_sq)));
+    Value right_derivative = b.mul(b.mul(left, tanh_derivative), inner_derivative);
+    return b.mul(grad, b.add(left_derivative, right_derivative));
+  }
+  Value cdf =
+      b.mul(half, b.add(one, b.unary(UnaryOp::kErf, b.mul(x, constant_like(b, kSqrt1_2, x)))));
+  // The standard normal density: exp(-x^2 / 2) / sqrt(2 pi).
+  Value pdf = b.mul(exp(b, b.mul(b.mul(x, x), constant_like(b, -0.5, x))),
+                    constant_like(b, std::numbers::inv_sqrtpi * kSqrt1_2, x));
+  return b.mul(grad, b.add(cdf, b.mul(x, pdf)));
+}
+
+// --- silu, mish -------------------------------------------------------------
+
+Value silu(Builder& b, const OpCall&, Value x) {
+  Value one = constant_like(b, 1, x);
+  return b.div(x, b.add(one, exp(b, b.unary(UnaryOp::kNegate, x))));
+}
+
+Value silu_backward(Builder& b, const OpCall&, Value grad, Value x) {
+  Value one = constant_like(b, 1, x);
+  Value s = sigmoid(b, x);
+  return b.mul(b.mul(grad, s), b.add(one, b.mul(x, b.sub(one, s))));
+}
+
+Value tanh_softplus(Builder& b, Value x) {
+  return b.unary(UnaryOp::kTanh, b.unary(UnaryOp::kLog1p, exp(b, x)));
+}
+
+Value mish(Builder& b, const OpCall&, Value x) { return b.mul(x, tanh_softplus(b, x)); }
+
+Value mish_backward(Builder& b, const OpCall&, Value grad, Value x) {
+  Value one = constant_like(b, 1, x);
+  Value t = tanh_softplus(b, x);
+  Value slope = b.mul(b.mul(x, sigmoid(b, x)), b.sub(one, b.mul(t, t)));
+  return b.mul(grad, b.add(t, slope));
+}
+
+// --- relu family ------------------------------------------------------------
+
+// relu is clamp_min(x, 0): NaN stays NaN; integers are fine, bool is not.
+std::vector<Value> relu_rule(Builder& b, const OpCall& call) {
+  Value x = call.tensor(0).value;
+  if (b.element_type(x) == ElementType::kPred) {
+    throw InvalidArgument("Boolean inputs not supported for relu");
+  }
+  return {b.max(x, constant_like(b, 0, x))};
+}
+
+Value leaky_relu(Builder& b, const OpCall& call, Value x) {
+  Value slope = scalar_arg(b, call, 1, x, 0.01);
+  return b.select(compare(b, ComparisonDirection::kGT, x, 0), x, b.mul(x, slope));
+}
+
+// PyTorch also rejects self_is_result with a negative slope; the slope is a
+// run-time value here, so that check is not made.
+Value leaky_relu_backward(Builder& b, const OpCall& call, Value grad, Value x) {
+  Value slope = scalar_arg(b, call, 2, x, 0.01);
+  return b.select(compare(b, ComparisonDirection::kGT, x, 0), grad, b.mul(grad, slope));
+}
+
+// hardtanh is clamp: integers clamp to the bounds cast to their type; NaN stays NaN.
+std::vector<Value> hardtanh_rule(Builder& b, const OpCall& call) {
+  Value x = call.tensor(0).value;
+  const ElementType type = b.element_type(x);
+  if (type == ElementType::kPred) throw InvalidArgument("Bool inputs not supported for hardtanh");
+  Value y = b.convert(x, opmath(type));
+  Value low = scalar_arg(b, call, 1, y, -1);
+  Value high = scalar_arg(b, call, 2, y, 1);
+  return {b.convert(b.min(b.max(y, low), high), type)};
+}
+
+Value hardtanh_backward(Builder& b, const OpCall& call, Value grad, Value x) {
+  Value low = scalar_arg(b, call, 2, x, -1);
+  Value high = scalar_arg(b, call, 3, x, 1);
+  Value outside = b.binary(stablehlo::BinaryOp::kOr, compare(b, ComparisonDirection::kLE, x, low),
+                           compare(b, ComparisonDirection::kGE, x, high));
+  return b.select(outside, constant_like(b, 0, grad), grad);
+}
+
+// threshold compares in the input's own type (the half types included), as
+// PyTorch casts the threshold to it.
+std::vector<Value> threshold_rule(Builder& b, const OpCall& call) {
+  Value x = call.tensor(0).value;
+  const ElementType type = b.element_type(x);
+  if (type == ElementType::kPred || stablehlo::is_complex(type)) no_kernel(call, type);
+  Value threshold = scalar_arg(b, call, 1, x, 0);
+  Value value = scalar_arg(b, call, 2, x, 0);
+  return {b.select(compare(b, ComparisonDirection::kLE, x, threshold), value, x)};
+}
+
+std::vector<Value> threshold_backward_rule(Builder& b, const OpCall& call) {
+  const TensorArg& grad = call.tensor(0);
+  const TensorArg& x = call.tensor(1);
+  const ElementType type = result_type(b, {grad, x}, call.default_float);
+  if (type == ElementType::kPred || stablehlo::is_complex(type)) no_kernel(call, type);
+  std::vector<Value> values = promote_and_broadcast(b, {grad.value, x.value}, type);
+  Value threshold = scalar_arg(b, call, 2, values[1], 0);
+  Value at_or_below = compare(b, ComparisonDirection::kLE, values[1], threshold);
+  return {b.select(at_or_below, constant_like(b, 0, values[0]), values[0])};
+}
+
+// --- backward of sigmoid / tanh from their outputs --------------------------
+
+Value sigmoid_backward(Builder& b, const OpCall&, Value grad, Value y) {
+  return b.mul(b.mul(grad, b.sub(constant_like(b, 1, y), y)), y);
+}
+
+Value tanh_backward(Builder& b, const OpCall&, Value grad, Value y) {
+  return b.mul(grad, b.sub(constant_like(b, 1, y), b.mul(y, y)));
+}
+
+// --- elu, softplus ----------------------------------------------------------
+
+struct EluCoefficients {
+  Value negative;     // alpha * scale
+  Value positive;     // scale
+  Value input_scale;  // applied to x inside exp
+};
+
+EluCoefficients elu_coefficients(Builder& b, const OpCall& call, size_t first, Value like) {
+  Value alpha = scalar_arg(b, call, first, like, 1);
+  Value scale = scalar_arg(b, call, first + 1, like, 1);
+  return {b.mul(alpha, scale), scale, scalar_arg(b, call, first + 2, like, 1)};
+}
+
+Value elu(Builder& b, const OpCall& call, Value x) {
+  EluCoefficients c = elu_coefficients(b, call, 1, x);
+  Value negative = b.mul(b.unary(UnaryOp::kExpm1, b.mul(x, c.input_scale)), c.negative);
+  return b.select(compare(b, ComparisonDirection::kLE, x, 0), negative, b.mul(x, c.positive));
+}
+
+// elu_backward(grad, alpha, scale, input_scale, is_result, self_or_result).
+std::vector<Value> elu_backward_rule(Builder& b, const OpCall& call) {
+  Floating f = floating_operands(b, call, {0, 5});
+  Value grad = f.values[0];
+  Value y = f.values[1];  // the input, or the output when is_result
+  EluCoefficients c = elu_coefficients(b, call, 1, y);
+  Value negative;
+  if (call.bool_at(4)) {
+    negative = b.mul(b.mul(grad, c.input_scale), b.add(y, c.negative));
+  } else {
+    negative =
+        b.mul(b.mul(b.mul(grad, c.input_scale), c.negative), exp(b, b.mul(y, c.input_scale)));
+  }
+  Value result =
+      b.select(compare(b, ComparisonDirection::kLE, y, 0), negative, b.mul(grad, c.positive));
+  return {b.convert(result, f.type)};
+}
+
+// Above the threshold (of x * beta) softplus is the identity, for stability.
+Value softplus(Builder& b, const OpCall& call, Value x) {
+  Value beta = scalar_arg(b, call, 1, x, 1);
+  Value threshold = scalar_arg(b, call, 2, x, 20);
+  Value scaled = b.mul(x, beta);
+  Value smooth = b.div(b.unary(UnaryOp::kLog1p, exp(b, scaled)), beta);
+  return b.select(compare(b, ComparisonDirection::kGT, scaled, threshold), x, smooth);
+}
+
+Value softplus_backward(Builder& b, const OpCall& call, Value grad, Value x) {
+  Value beta = scalar_arg(b, call, 2, x, 1);
+  Value threshold = scalar_arg(b, call, 3, x, 20);
+  Value scaled = b.mul(x, beta);
+  Value z = exp(b, scaled);
+  Value smooth = b.div(b.mul(grad, z), b.add(z, constant_like(b, 1, z)));
+  return b.select(compare(b, ComparisonDirection::kGT, scaled, threshold), grad, smooth);
+}
+
+// --- hardsigmoid, hardswish ---------------------------------------------------
+
+// min(max(x + 3, 0), 6), propagating NaN as std::min/std::max do in PyTorch.
+Value relu6_of_x_plus_3(Builder& b, Value x) {
+  Value shifted = b.add(x, constant_like(b, 3, x));
+  return b.min(b.max(shifted, constant_like(b, 0, x)), constant_like(b, 6, x));
+}
+
+Value hardsigmoid(Builder& b, const OpCall&, Value x) {
+  return b.div(relu6_of_x_plus_3(b, x), constant_like(b, 6, x));
+}
+
+Value hardsigmoid_backward(Builder& b, const OpCall&, Value grad, Value x) {
+  Value inside = b.binary(stablehlo::BinaryOp::kAnd, compare(b, ComparisonDirection::kGT, x, -3),
+                          compare(b, ComparisonDirection::kLT, x, 3));
+  return b.select(inside, b.mul(grad, constant_like(b, 1.0 / 6.0, grad)),
+                  constant_like(b, 0, grad));
+}
+
+Value hardswish(Builder& b, const OpCall&, Value x) {
+  return b.div(b.mul(x, relu6_of_x_plus_3(b, x)), constant_like(b, 6, x));
+}
+
+Value hardswish_backward(Builder& b, const OpCall&, Value grad, Value x) {
+  Value middle = b.mul(grad, b.add(b.div(x, constant_like(b, 3, x)), constant_like(b, 0.5, x)));
+  Value upper = b.select(compare(b, ComparisonDirection::kLE, x, 3), middle, grad);
+  return b.select(compare(b, ComparisonDirection::kLT, x, -3), constant_like(b, 0, grad), upper);
+}
+
+}  // namespace
+
+void add_activation_rules(RuleTable& table) {
+  auto add = [&](std::string name, Rule rule) { table.add(std::move(name), RuleInfo{rule, {}}); };
+  add("relu", &relu_rule);
+  add("gelu", &unary_rule<gelu>);
+  add("gelu_backward", &backward_rule<gelu_backward>);
+  add("silu", &unary_rule<silu>);
+  add("silu_backward", &backward_rule<silu_backward>);
+  add("mish", &unary_rule<mish>);
+  add("mish_backward", &backward_rule<mish_backward>);
+  add("leaky_relu", &unary_rule<leaky_relu>);
+  add("leaky_relu_backward", &backward_rule<leaky_relu_backward>);
+  add("hardtanh", &hardtanh_rule);
+  add("hardtanh_backward", &backward_rule<hardtanh_backward>);
+  add("threshold", &threshold_rule);
+  add("threshold_backward", &threshold_backward_rule);
+  add("sigmoid_backward", &backward_rule<sigmoid_backward>);
+  add("tanh_backward", &backward_rule<tanh_backward>);
+  add("elu", &unary_rule<elu>);
+  add("elu_backward", &elu_backward_rule);
+  add("softplus", &unary_rule<softplus>);
+  add("softplus_backward", &backward_rule<softplus_backward>);
+  add("hardsigmoid", &unary_rule<hardsigmoid>);
+  add("hardsigmoid_backward", &backward_rule<hardsigmoid_backward>);
+  add("hardswish", &unary_rule<hardswish>);
+  add("hardswish_backward", &backward_rule<hardswish_backward>);
+}
+
+}  // namespace torch_pjrt::lowering
