@@ -147,6 +147,15 @@ std::vector<Value> where_rule(Builder& b, const OpCall& call) {
 
 // --- clamp, maximum, minimum -------------------------------------------------
 
+// stablehlo.maximum/minimum with NaN from either side made explicit: XLA:CPU
+// lowers them to plain compare-and-select unless told otherwise.
+Value nan_propagating(Builder& b, BinaryOp op, Value lhs, Value rhs) {
+  Value result = b.binary(op, lhs, rhs);
+  if (!is_floating(b.element_type(result))) return result;
+  result = b.select(b.compare(ComparisonDirection::kNE, rhs, rhs), rhs, result);
+  return b.select(b.compare(ComparisonDirection::kNE, lhs, lhs), lhs, result);
+}
+
 // max(x, lo) then min(·, hi), both NaN-propagating: a NaN input or bound gives
 // NaN, and lo > hi gives hi, as PyTorch's clamp does.
 Value clamp_values(Builder& b, const OpCall& call, const TensorArg& self,
@@ -164,8 +173,8 @@ Value clamp_values(Builder& b, const OpCall& call, const TensorArg& self,
   values = promote_and_broadcast(b, values, type);
   Value result = values[0];
   size_t next = 1;
-  if (lo) result = b.max(result, values[next++]);
-  if (hi) result = b.min(result, values[next]);
+  if (lo) result = nan_propagating(b, BinaryOp::kMaximum, result, values[next++]);
+  if (hi) result = nan_propagating(b, BinaryOp::kMinimum, result, values[next]);
   return result;
 }
 
@@ -199,7 +208,7 @@ std::vector<Value> extremum_rule(Builder& b, const OpCall& call) {
   if (p.type == ElementType::kPred) {
     return {b.binary(kOp == BinaryOp::kMaximum ? BinaryOp::kOr : BinaryOp::kAnd, p.lhs, p.rhs)};
   }
-  return {b.binary(kOp, p.lhs, p.rhs)};
+  return {nan_propagating(b, kOp, p.lhs, p.rhs)};
 }
 
 // --- classification ----------------------------------------------------------
