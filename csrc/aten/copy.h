@@ -1,0 +1,12 @@
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace torch_pjrt::aten {
+
+// A contiguous CPU copy of a tpu tensor's view (blocks until it is there).
+at::Tensor to_host_contiguous(const at::Tensor& src);
+
+at::Tensor& copy_(at::Tensor& self, const at::Tensor& src, bool non_blocking);
+
+}  // namespace torch_pjrt::aten

@@ -1,0 +1,165 @@
+// Copies between the host and the device and within the device, and the ops
+// whose result needs the data on the host (.item(), data-dependent shapes).
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/ops/empty.h>
+#include <torch/library.h>
+
+#include "aten/copy.h"
+#include "aten/dtype.h"
+#include "aten/op_dispatch.h"
+#include "aten/program.h"
+#include "aten/runtime_access.h"
+#include "aten/storage.h"
+#include "engine/view_prologue.h"
+#include "stablehlo/builder.h"
+
+namespace torch_pjrt::aten {
+
+namespace {
+
+bool is_tpu(const at::Tensor& t) { return t.device().type() == c10::DeviceType::PrivateUse1; }
+
+// The storage's value, or zeros of its size if nothing was written yet.
+stablehlo::Value storage_input(stablehlo::Builder& b, const engine::StorageValue& storage,
+                               const engine::ViewLayout& layout,
+                               std::vector<engine::DeviceBuffer*>& inputs) {
+  stablehlo::TensorType type = storage.type_or(layout.element);
+  if (!storage.is_materialized()) return b.zeros(type);
+  inputs.push_back(storage.buffer().get());
+  return b.parameter(type);
+}
+
+// Writes a value that already has the view's sizes and dtype through the view.
+void write_through_view(const at::Tensor& self, std::shared_ptr<engine::DeviceBuffer> value) {
+  engine::StorageValue& storage = storage_value(self);
+  engine::ViewLayout layout = view_layout(self);
+  if (engine::covers_storage(storage.type_or(layout.element), layout)) {
+    storage.bind(std::move(value));
+    return;
+  }
+  TORCH_CHECK(!engine::has_internal_overlap(layout),
+              "unsupported operation: more than one element of the written-to tensor refers to a "
+              "single memory location. Please clone() the tensor before performing the operation.");
+  stablehlo::Builder b;
+  std::vector<engine::DeviceBuffer*> inputs;
+  stablehlo::Value base = storage_input(b, storage, layout, inputs);
+  stablehlo::Value update = b.parameter(value->type());
+  inputs.push_back(value.get());
+  stablehlo::Value result = engine::write_view(b, base, layout, update);
+  storage.bind(run_program(b.finish({result}), inputs, storage.device_index()).at(0));
+}
+
+void copy_host_to_device(const at::Tensor& self, const at::Tensor& src) {
+  TORCH_CHECK(src.device().is_cpu(), "copy_: cannot copy from ", src.device(), " to ",
+              self.device());
+  at::Tensor host = src.to(self.scalar_type()).expand(self.sizes()).contiguous();
+  stablehlo::TensorType type{to_element_type(self.scalar_type()),
+                             std::vector<int64_t>(self.sizes().begin(), self.sizes().end())};
+  write_through_view(
+      self, runtime().to_device(host.const_data_ptr(), type, storage_value(self).device_index()));
+}
+
+void copy_on_device(const at::Tensor& self, const at::Tensor& src, bool non_blocking) {
+  if (self.scalar_type() == src.scalar_type() && self.sizes() == src.sizes()) {
+    // Buffers are immutable, so a whole-storage copy shares the source's buffer.
+    engine::StorageValue& destination = storage_value(self);
+    engine::StorageValue& source = storage_value(src);
+    engine::ViewLayout destination_layout = view_layout(self);
+    if (source.is_materialized() && destination.nbytes() == source.nbytes() &&
+        engine::covers_storage(destination.type_or(destination_layout.element),
+                               destination_layout) &&
+        engine::covers_storage(source.buffer()->type(), view_layout(src))) {
+      destination.bind(source.buffer());
+      return;
+    }
+  }
+  static const c10::OperatorHandle copy_op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("aten::copy_", "");
+  torch::jit::Stack stack{self, src, non_blocking};
+  call_boxed_fallback(copy_op, &stack);
+}
+
+}  // namespace
+
+at::Tensor to_host_contiguous(const at::Tensor& src) {
+  at::Tensor host = at::empty(src.sizes(), src.options().device(c10::kCPU));
+  if (src.numel() == 0) return host;
+  engine::StorageValue& storage = storage_value(src);
+  if (!storage.is_materialized()) return host.zero_();
+  engine::ViewLayout layout = view_layout(src);
+  std::shared_ptr<engine::DeviceBuffer> buffer;
+  if (engine::covers_storage(storage.buffer()->type(), layout)) {
+    buffer = storage.buffer();
+  } else {
+    stablehlo::Builder b;
+    std::vector<engine::DeviceBuffer*> inputs;
+    stablehlo::Value base = storage_input(b, storage, layout, inputs);
+    buffer =
+        run_program(b.finish({engine::read_view(b, base, layout)}), inputs, storage.device_index())
+            .at(0);
+  }
+  runtime().to_host(*buffer, host.mutable_data_ptr());
+  return host;
+}
+
+at::Tensor& copy_(at::Tensor& self, const at::Tensor& src, bool non_blocking) {
+  TORCH_CHECK(self.defined() && src.defined(), "copy_: undefined tensor");
+  if (self.numel() == 0) return self;
+  if (is_tpu(self) && is_tpu(src)) {
+    if (self.device() == src.device()) {
+      copy_on_device(self, src, non_blocking);
+    } else {
+      copy_host_to_device(self, to_host_contiguous(src));
+    }
+  } else if (is_tpu(self)) {
+    copy_host_to_device(self, src);
+  } else {
+    self.copy_(to_host_contiguous(src), non_blocking);
+  }
+  return self;
+}
+
+namespace {
+
+at::Tensor copy_from(const at::Tensor& self, const at::Tensor& dst, bool non_blocking) {
+  at::Tensor result = dst;
+  copy_(result, self, non_blocking);
+  return dst;
+}
+
+at::Tensor copy_from_and_resize(const at::Tensor& self, const at::Tensor& dst) {
+  dst.resize_(self.sizes());
+  at::Tensor result = dst;
+  copy_(result, self, false);
+  return dst;
+}
+
+c10::Scalar local_scalar_dense(const at::Tensor& self) {
+  TORCH_CHECK(self.numel() == 1, "a Tensor with ", self.numel(),
+              " elements cannot be converted to Scalar");
+  return to_host_contiguous(self).item();
+}
+
+// Shapes that depend on the data need the data on the host anyway.
+at::Tensor masked_select(const at::Tensor& self, const at::Tensor& mask) {
+  at::Tensor host_self = is_tpu(self) ? to_host_contiguous(self) : self;
+  at::Tensor host_mask = is_tpu(mask) ? to_host_contiguous(mask) : mask;
+  return at::masked_select(host_self, host_mask).to(is_tpu(self) ? self.device() : mask.device());
+}
+
+at::Tensor nonzero(const at::Tensor& self) {
+  return at::nonzero(to_host_contiguous(self)).to(self.device());
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
+  m.impl("copy_", TORCH_FN(copy_));
+  m.impl("_copy_from", TORCH_FN(copy_from));
+  m.impl("_copy_from_and_resize", TORCH_FN(copy_from_and_resize));
+  m.impl("_local_scalar_dense", TORCH_FN(local_scalar_dense));
+  m.impl("masked_select", TORCH_FN(masked_select));
+  m.impl("nonzero", TORCH_FN(nonzero));
+}
+
+}  // namespace torch_pjrt::aten

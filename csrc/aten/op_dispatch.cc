@@ -1,0 +1,164 @@
+// The dispatcher entry of the tpu device (DESIGN.md layer 5): every ATen op
+// without a dedicated kernel lands here and is routed by name to its lowering
+// rule, traced once per signature, and executed.
+#include "aten/op_dispatch.h"
+
+#include <ATen/native/CPUFallback.h>
+#include <ATen/native/Resize.h>
+#include <torch/library.h>
+
+#include <sstream>
+
+#include "aten/op_plan.h"
+#include "aten/runtime_access.h"
+#include "aten/traced_call.h"
+#include "lowering/op_call.h"
+#include "pjrt/pjrt.h"
+#include "stablehlo/builder.h"
+
+namespace torch_pjrt::aten {
+
+namespace {
+
+std::string describe_value(const c10::IValue& value) {
+  std::ostringstream out;
+  if (value.isTensor()) {
+    const at::Tensor& t = value.toTensor();
+    if (!t.defined()) return "None";
+    out << c10::toString(t.scalar_type()) << t.sizes();
+    if (t.device().type() != c10::DeviceType::PrivateUse1) out << "@" << t.device();
+  } else if (value.isTensorList()) {
+    out << "[";
+    bool first = true;
+    for (const at::Tensor& t : value.toTensorList()) {
+      out << (first ? "" : ", ") << describe_value(t);
+      first = false;
+    }
+    out << "]";
+  } else if (value.isScalar() || value.isIntList() || value.isString() || value.isNone() ||
+             value.isBool() || value.isDoubleList()) {
+    out << value;
+  } else {
+    out << value.tagKind();
+  }
+  return out.str();
+}
+
+// "aten::add.Tensor(Float[2, 3], Float[4], 1)": what the user called, for messages.
+std::string describe_call(const OpPlan& plan, const torch::jit::Stack& stack, size_t first) {
+  std::ostringstream out;
+  out << plan.qualified_name << "(";
+  for (size_t i = 0; i < plan.num_arguments; ++i) {
+    out << (i ? ", " : "") << describe_value(stack[first + i]);
+  }
+  out << ")";
+  return out.str();
+}
+
+void run_cpu_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack, const OpPlan& plan) {
+  runtime().metrics().count_fallback(plan.qualified_name);
+  at::native::cpu_fallback(op, stack);
+}
+
+[[noreturn]] void throw_not_implemented(const OpPlan& plan, const std::string& why) {
+  TORCH_CHECK_NOT_IMPLEMENTED(false, "The operator '", plan.qualified_name,
+                              "' is not implemented for the tpu device", why,
+                              ". Set TORCH_PJRT_CPU_FALLBACK=1 to run unsupported operators on "
+                              "the CPU instead (inputs and results are copied, so it is slow).");
+}
+
+std::vector<c10::IValue> run_traced(const TracedCall& call) {
+  engine::Runtime& rt = runtime();
+  std::shared_ptr<const engine::CompiledCall> compiled = rt.calls().find(call.signature());
+  if (compiled) {
+    rt.metrics().cache_hits.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    compiled = call.trace();
+    rt.calls().insert(call.signature(), compiled);
+  }
+  return call.execute(*compiled);
+}
+
+void push_returns(const OpPlan& plan, torch::jit::Stack* stack, std::vector<c10::IValue> values) {
+  if (plan.returns.size() == 1 && plan.returns[0] == ReturnKind::kTensorList) {
+    std::vector<at::Tensor> tensors;
+    for (auto& v : values) tensors.push_back(v.toTensor());
+    stack->emplace_back(std::move(tensors));
+    return;
+  }
+  for (auto& v : values) stack->push_back(std::move(v));
+}
+
+void run_op(const OpPlan& plan, torch::jit::Stack* stack, size_t first) {
+  TracedCall call(plan, *stack, first);
+  std::vector<c10::IValue> returned = run_traced(call);
+  switch (plan.form) {
+    case OpForm::kInPlace: {
+      c10::IValue self = (*stack)[first];
+      torch::jit::drop(*stack, plan.num_arguments);
+      stack->push_back(std::move(self));
+      return;
+    }
+    case OpForm::kOut: {
+      // The functional result is written into out= like Tensor.copy_ would,
+      // resizing out as PyTorch's out= convention asks.
+      std::vector<c10::IValue> outs;
+      for (size_t j = 0; j < plan.out_args.size(); ++j) {
+        at::Tensor out = (*stack)[first + plan.out_args[j]].toTensor();
+        const at::Tensor& result = returned.at(j).toTensor();
+        TORCH_CHECK(c10::canCast(result.scalar_type(), out.scalar_type()), "result type ",
+                    result.scalar_type(), " can't be cast to the desired output type ",
+                    out.scalar_type());
+        at::native::resize_output(out, result.sizes());
+        out.copy_(result);
+        outs.emplace_back(out);
+      }
+      torch::jit::drop(*stack, plan.num_arguments);
+      for (auto& out : outs) stack->push_back(std::move(out));
+      return;
+    }
+    case OpForm::kFunctional:
+      torch::jit::drop(*stack, plan.num_arguments);
+      push_returns(plan, stack, std::move(returned));
+      return;
+  }
+}
+
+void tpu_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
+  const OpPlan& plan = plan_for(op);
+  if (plan.rule == nullptr) {
+    if (cpu_fallback_enabled()) return run_cpu_fallback(op, stack, plan);
+    throw_not_implemented(plan, " (torch_pjrt has no lowering rule for it)");
+  }
+  const size_t first = stack->size() - plan.num_arguments;
+  try {
+    run_op(plan, stack, first);
+  } catch (const lowering::Unsupported& e) {
+    if (cpu_fallback_enabled()) return run_cpu_fallback(op, stack, plan);
+    throw_not_implemented(plan, std::string(" for these arguments: ") + e.what());
+  } catch (const lowering::IndexOutOfRange& e) {
+    TORCH_CHECK_INDEX(false, e.what());
+  } catch (const lowering::InvalidArgument& e) {
+    TORCH_CHECK(false, e.what());
+  } catch (const stablehlo::BuildError& e) {
+    TORCH_CHECK(false, "torch_pjrt built an invalid program for ",
+                describe_call(plan, *stack, first), ": ", e.what(), " (this is a torch_pjrt bug)");
+  } catch (const pjrt::Error& e) {
+    TORCH_CHECK(false, "The PJRT plugin failed to run ", describe_call(plan, *stack, first), ": ",
+                e.what());
+  }
+}
+
+}  // namespace
+
+bool cpu_fallback_enabled() { return runtime().options().cpu_fallback; }
+
+void call_boxed_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
+  tpu_fallback(op, stack);
+}
+
+TORCH_LIBRARY_IMPL(_, PrivateUse1, m) {
+  m.fallback(torch::CppFunction::makeFromBoxedFunction<&tpu_fallback>());
+}
+
+}  // namespace torch_pjrt::aten

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <string>
+#include <vector>
+
+#include "lowering/rule_table.h"
+
+namespace torch_pjrt::aten {
+
+// How one schema argument reaches a lowering rule (see lowering::OpCall).
+enum class ArgKind {
+  kTensor,
+  kTensorList,
+  kOptionalTensorList,
+  kScalar,
+  kInt,
+  kFloat,
+  kBool,
+  kString,
+  kIntList,
+  kFloatList,
+  kBoolList,
+  kScalarType,
+  kGenerator,
+  kIgnored,  // layout, device, memory format, pin_memory: no effect on values
+  kUnsupported,
+};
+
+enum class ReturnKind { kTensor, kTensorList, kBool, kInt, kFloat, kUnsupported };
+
+enum class OpForm {
+  kFunctional,
+  kInPlace,  // `add_`: writes its result into self
+  kOut,      // `add.out`: writes its results into the out= arguments
+};
+
+// Everything about an operator that does not change from call to call,
+// derived once from its schema.
+struct OpPlan {
+  std::string qualified_name;  // "aten::add_.Tensor"
+  std::string rule_name;       // "add"
+  std::string overload;        // "Tensor"
+  const lowering::RuleInfo* rule = nullptr;
+  OpForm form = OpForm::kFunctional;
+  size_t num_arguments = 0;
+  std::vector<ArgKind> kinds;           // per functional argument
+  std::vector<bool> optional;           // per functional argument
+  std::vector<bool> static_scalar;      // per functional argument
+  std::vector<size_t> functional_args;  // schema positions of the non-out arguments
+  std::vector<size_t> out_args;         // schema positions of out= arguments
+  std::vector<size_t> mutated_args;     // functional positions written in place
+  std::vector<ReturnKind> returns;
+};
+
+// Cached per operator; thread-safe.
+const OpPlan& plan_for(const c10::OperatorHandle& op);
+
+}  // namespace torch_pjrt::aten

@@ -1,0 +1,90 @@
+// torch_pjrt._C: what the Python package needs from the C++ core.
+#include <torch/csrc/utils/pybind.h>
+
+#include "aten/generator.h"
+#include "aten/runtime_access.h"
+#include "aten/storage.h"
+
+namespace torch_pjrt::aten {
+
+void register_hooks();
+
+namespace {
+
+namespace py = pybind11;
+
+py::dict metrics() {
+  engine::Metrics& m = runtime().metrics();
+  py::dict result;
+  result["compiles"] = m.compiles.load();
+  result["cache_hits"] = m.cache_hits.load();
+  result["executions"] = m.executions.load();
+  result["bytes_to_device"] = m.bytes_to_device.load();
+  result["bytes_from_device"] = m.bytes_from_device.load();
+  result["cpu_fallbacks"] = m.cpu_fallbacks.load();
+  result["live_buffers"] = m.live_buffers.load();
+  result["live_bytes"] = m.live_bytes.load();
+  result["peak_live_bytes"] = m.peak_live_bytes.load();
+  result["compile_seconds"] = static_cast<double>(m.compile_nanoseconds.load()) * 1e-9;
+  for (const auto& [op, count] : m.fallback_counts())
+    result[("cpu_fallback::" + op).c_str()] = count;
+  return result;
+}
+
+void configure(const std::string& plugin_path, const std::string& plugin_name,
+               int64_t cpu_device_count, const std::string& mode, bool cpu_fallback) {
+  engine::RuntimeOptions options;
+  options.plugin_path = plugin_path;
+  options.plugin_name = plugin_name;
+  options.cpu_device_count = cpu_device_count;
+  TORCH_CHECK(mode == "strict" || mode == "debug",
+              "TORCH_PJRT_EAGER_MODE must be 'strict' or 'debug', got '", mode, "'");
+  options.mode = mode == "debug" ? engine::EagerMode::kDebug : engine::EagerMode::kStrict;
+  options.cpu_fallback = cpu_fallback;
+  configure_runtime(options);
+}
+
+py::dict plugin_attributes() {
+  py::dict result;
+  for (const auto& [name, value] : runtime().client().plugin()->attributes()) {
+    std::visit([&](const auto& v) { result[name.c_str()] = v; }, value);
+  }
+  return result;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  register_hooks();
+  m.def("_configure", &configure);
+  m.def("_started", &runtime_started);
+  m.def("_device_count", [] { return runtime().device_count(); });
+  m.def("_current_device", [] { return static_cast<int>(current_device()); });
+  m.def("_set_device", [](int index) { set_current_device(static_cast<c10::DeviceIndex>(index)); });
+  m.def("_device_name", [](int index) { return runtime().device_name(index); });
+  m.def("_platform_version", [] { return runtime().client().platform_version(); });
+  m.def("_plugin_attributes", &plugin_attributes);
+  m.def("_synchronize", [] {
+    py::gil_scoped_release no_gil;
+    runtime().synchronize();
+  });
+  m.def("_metrics", &metrics);
+  m.def("_reset_metrics", [] { runtime().metrics().reset(); });
+  m.def("_memory_allocated", [] { return runtime().metrics().live_bytes.load(); });
+  m.def("_max_memory_allocated", [] { return runtime().metrics().peak_live_bytes.load(); });
+  m.def("_reset_peak_memory", [] {
+    auto& metrics = runtime().metrics();
+    metrics.peak_live_bytes = metrics.live_bytes.load();
+  });
+  m.def("_manual_seed", [](int index, uint64_t seed) {
+    at::Generator generator = default_generator(static_cast<c10::DeviceIndex>(index));
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_current_seed(seed);
+  });
+  m.def("_manual_seed_all", &manual_seed_all);
+  m.def("_initial_seed", [](int index) {
+    return default_generator(static_cast<c10::DeviceIndex>(index)).current_seed();
+  });
+}
+
+}  // namespace torch_pjrt::aten

@@ -1,0 +1,501 @@
+#include "aten/traced_call.h"
+
+#include <c10/core/DefaultDtype.h>
+
+#include <cstring>
+#include <sstream>
+#include <variant>
+
+#include "aten/dtype.h"
+#include "aten/generator.h"
+#include "aten/runtime_access.h"
+#include "aten/storage.h"
+#include "engine/view_prologue.h"
+#include "lowering/promotion.h"
+
+namespace torch_pjrt::aten {
+
+using stablehlo::ElementType;
+using stablehlo::TensorType;
+using stablehlo::Value;
+
+struct TracedCall::Argument {
+  std::variant<lowering::Arg, TensorSlot, ListSlot> value;
+};
+
+namespace {
+
+// The signature is a byte string: exact (no hash collisions) and cheap to build.
+template <typename T>
+void append(std::string& signature, const T& value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  signature.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+void append_ints(std::string& signature, const std::vector<int64_t>& values) {
+  append(signature, values.size());
+  signature.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(int64_t));
+}
+
+void append_type(std::string& signature, const TensorType& type) {
+  append(signature, type.element);
+  append_ints(signature, type.dims);
+}
+
+std::vector<int64_t> int_list(const c10::IValue& value) {
+  if (value.isIntList()) return value.toIntVector();
+  std::vector<int64_t> result;
+  for (const c10::SymInt& s : value.toSymIntVector())
+    result.push_back(s.guard_int(__FILE__, __LINE__));
+  return result;
+}
+
+int64_t int_value(const c10::IValue& value) {
+  return value.isSymInt() ? value.toSymInt().guard_int(__FILE__, __LINE__) : value.toInt();
+}
+
+std::string describe_device(const at::Device& device) { return device.str(); }
+
+}  // namespace
+
+void throw_device_mismatch(const OpPlan& plan, const at::Device& a, const at::Device& b) {
+  TORCH_CHECK(false, "Expected all tensors to be on the same device, but found at least two ",
+              "devices, ", describe_device(a), " and ", describe_device(b), "! (when calling ",
+              plan.qualified_name, ")");
+}
+
+TracedCall::TracedCall(const OpPlan& plan, const torch::jit::Stack& stack, size_t first_argument)
+    : plan_(plan), default_float_(c10::get_default_dtype_as_scalartype()) {
+  signature_.reserve(256);
+  signature_.append(plan.qualified_name);
+  append(signature_, default_float_);
+  // Out arguments decide the device of factories and their dtype; they are
+  // written by the caller, not read by the program.
+  for (size_t position : plan.out_args) {
+    const c10::IValue& value = stack[first_argument + position];
+    if (value.isTensor() && value.toTensor().defined()) {
+      const at::Tensor& out = value.toTensor();
+      if (out.device().type() == c10::DeviceType::PrivateUse1) device_ = out.device().index();
+      out_element_types_.push_back(to_element_type(out.scalar_type()));
+      append(signature_, out_element_types_.back());
+    }
+  }
+  arguments_.reserve(plan.functional_args.size());
+  for (size_t i = 0; i < plan.functional_args.size(); ++i) {
+    collect(i, stack[first_argument + plan.functional_args[i]]);
+  }
+  if (device_ < 0) device_ = current_device();
+}
+
+int TracedCall::host_input(const TensorType& type, const void* bytes, size_t size) {
+  CallInput input;
+  input.type = type;
+  std::memcpy(input.host_bytes.data(), bytes, size);
+  inputs_.push_back(input);
+  return static_cast<int>(inputs_.size()) - 1;
+}
+
+TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
+  TensorSlot slot;
+  const at::Device device = tensor.device();
+  if (device.type() == c10::DeviceType::PrivateUse1) {
+    if (device_ < 0) device_ = device.index();
+    if (device.index() != device_) {
+      throw_device_mismatch(plan_, at::Device(c10::DeviceType::PrivateUse1, device_), device);
+    }
+    engine::StorageValue& storage = storage_value(tensor);
+    slot.layout = view_layout(tensor);
+    slot.storage_type = storage.type_or(slot.layout.element);
+    slot.tensor = tensor;
+    if (storage.is_materialized()) {
+      // One parameter per storage, however many arguments view it.
+      for (size_t i = 0; i < inputs_.size(); ++i) {
+        if (inputs_[i].storage == &storage) slot.input = static_cast<int>(i);
+      }
+      if (slot.input < 0) {
+        CallInput input;
+        input.storage = &storage;
+        input.type = slot.storage_type;
+        inputs_.push_back(input);
+        slot.input = static_cast<int>(inputs_.size()) - 1;
+      }
+    }
+    signature_.push_back(storage.is_materialized() ? 'T' : 'U');
+    append(signature_, slot.input);
+    append_type(signature_, slot.storage_type);
+    append_ints(signature_, slot.layout.sizes);
+    append_ints(signature_, slot.layout.strides);
+    append(signature_, slot.layout.offset);
+    append(signature_, slot.layout.element);
+    return slot;
+  }
+  // A 0-d CPU tensor is a value sent with the call, as CUDA allows it.
+  if (device.type() == c10::DeviceType::CPU && tensor.dim() == 0) {
+    at::Tensor value = tensor.contiguous();
+    slot.host_value = true;
+    slot.wrapped_number = tensor.unsafeGetTensorImpl()->is_wrapped_number();
+    slot.layout.element = to_element_type(tensor.scalar_type());
+    slot.input = host_input(TensorType{slot.layout.element, {}}, value.const_data_ptr(),
+                            value.element_size());
+    signature_.push_back(slot.wrapped_number ? 'w' : 's');
+    append(signature_, slot.layout.element);
+    return slot;
+  }
+  throw_device_mismatch(plan_, at::Device(c10::DeviceType::PrivateUse1, std::max<int>(device_, 0)),
+                        device);
+}
+
+void TracedCall::collect(size_t index, const c10::IValue& value) {
+  auto argument = std::make_shared<Argument>();
+  const ArgKind kind = plan_.kinds[index];
+  if (value.isNone() || (value.isTensor() && !value.toTensor().defined())) {
+    signature_.push_back('N');
+    argument->value = lowering::Arg{lowering::NoneArg{}};
+    arguments_.push_back(std::move(argument));
+    return;
+  }
+  switch (kind) {
+    case ArgKind::kTensor:
+      argument->value = tensor_slot(value.toTensor());
+      break;
+    case ArgKind::kTensorList:
+    case ArgKind::kOptionalTensorList: {
+      ListSlot list;
+      list.optional_items = kind == ArgKind::kOptionalTensorList;
+      signature_.push_back('L');
+      if (list.optional_items) {
+        for (const c10::IValue& item : value.toListRef()) {
+          if (item.isNone() || !item.toTensor().defined()) {
+            signature_.push_back('N');
+            list.items.emplace_back(std::nullopt);
+          } else {
+            list.items.emplace_back(tensor_slot(item.toTensor()));
+          }
+        }
+      } else {
+        for (const at::Tensor& item : value.toTensorList())
+          list.items.emplace_back(tensor_slot(item));
+      }
+      append(signature_, list.items.size());
+      argument->value = std::move(list);
+      break;
+    }
+    case ArgKind::kScalar: {
+      const c10::Scalar scalar = value.toScalar();
+      if (plan_.static_scalar[index]) {
+        lowering::StaticScalar s;
+        if (scalar.isBoolean()) {
+          s = scalar.toBool();
+        } else if (scalar.isIntegral(false)) {
+          s = scalar.toLong();
+        } else if (scalar.isComplex()) {
+          s = std::complex<double>(scalar.toComplexDouble());
+        } else {
+          s = scalar.toDouble();
+        }
+        signature_.push_back('K');
+        append(signature_, s.index());
+        std::visit([&](const auto& v) { append(signature_, v); }, s);
+        argument->value = lowering::Arg{s};
+        break;
+      }
+      // A runtime scalar: a 0-d "wrapped number" input of the scalar's kind.
+      TensorSlot slot;
+      slot.host_value = true;
+      slot.wrapped_number = true;
+      if (scalar.isBoolean()) {
+        bool v = scalar.toBool();
+        slot.layout.element = ElementType::kPred;
+        slot.input = host_input(TensorType{ElementType::kPred, {}}, &v, 1);
+      } else if (scalar.isIntegral(false)) {
+        int64_t v = scalar.toLong();
+        slot.layout.element = ElementType::kS64;
+        slot.input = host_input(TensorType{ElementType::kS64, {}}, &v, 8);
+      } else if (scalar.isComplex()) {
+        c10::complex<double> v = scalar.toComplexDouble();
+        slot.layout.element = ElementType::kC128;
+        slot.input = host_input(TensorType{ElementType::kC128, {}}, &v, 16);
+      } else {
+        double v = scalar.toDouble();
+        slot.layout.element = ElementType::kF64;
+        slot.input = host_input(TensorType{ElementType::kF64, {}}, &v, 8);
+      }
+      signature_.push_back('S');
+      append(signature_, slot.layout.element);
+      argument->value = std::move(slot);
+      break;
+    }
+    case ArgKind::kGenerator: {
+      std::optional<at::Generator> generator = value.toOptional<at::Generator>();
+      c10::DeviceIndex device = device_ >= 0 ? device_ : current_device();
+      at::Generator g =
+          generator.has_value() && generator->defined() ? *generator : default_generator(device);
+      std::array<uint64_t, 2> key;
+      {
+        std::lock_guard<std::mutex> lock(g.mutex());
+        key = at::check_generator<TpuGenerator>(g)->next_key();
+      }
+      TensorSlot slot;
+      slot.host_value = true;
+      slot.layout.element = ElementType::kU64;
+      slot.layout.sizes = {2};
+      slot.input = host_input(TensorType{ElementType::kU64, {2}}, key.data(), 16);
+      signature_.push_back('G');
+      argument->value = std::move(slot);
+      break;
+    }
+    case ArgKind::kInt: {
+      int64_t v = int_value(value);
+      signature_.push_back('i');
+      append(signature_, v);
+      argument->value = lowering::Arg{v};
+      break;
+    }
+    case ArgKind::kFloat: {
+      double v = value.toDouble();
+      signature_.push_back('f');
+      append(signature_, v);
+      argument->value = lowering::Arg{v};
+      break;
+    }
+    case ArgKind::kBool: {
+      bool v = value.toBool();
+      signature_.push_back('b');
+      append(signature_, v);
+      argument->value = lowering::Arg{v};
+      break;
+    }
+    case ArgKind::kString: {
+      std::string v = value.toStringRef();
+      signature_.push_back('"');
+      append(signature_, v.size());
+      signature_.append(v);
+      argument->value = lowering::Arg{std::move(v)};
+      break;
+    }
+    case ArgKind::kIntList:
+    case ArgKind::kBoolList: {
+      std::vector<int64_t> v;
+      if (kind == ArgKind::kBoolList) {
+        for (bool b : value.toBoolList()) v.push_back(b ? 1 : 0);
+      } else {
+        v = int_list(value);
+      }
+      signature_.push_back('I');
+      append_ints(signature_, v);
+      argument->value = lowering::Arg{std::move(v)};
+      break;
+    }
+    case ArgKind::kFloatList: {
+      std::vector<double> v = value.toDoubleVector();
+      signature_.push_back('F');
+      append(signature_, v.size());
+      for (double d : v) append(signature_, d);
+      argument->value = lowering::Arg{std::move(v)};
+      break;
+    }
+    case ArgKind::kScalarType: {
+      ElementType v = to_element_type(value.toScalarType());
+      signature_.push_back('D');
+      append(signature_, v);
+      argument->value = lowering::Arg{v};
+      break;
+    }
+    case ArgKind::kIgnored:
+      signature_.push_back('-');
+      argument->value = lowering::Arg{lowering::NoneArg{}};
+      break;
+    case ArgKind::kUnsupported:
+      TORCH_CHECK_NOT_IMPLEMENTED(false, "torch_pjrt cannot pass argument ", index, " of ",
+                                  plan_.qualified_name, " to a lowering rule");
+  }
+  arguments_.push_back(std::move(argument));
+}
+
+namespace {
+
+void check_writable(const OpPlan& plan, const TensorSlot& slot) {
+  TORCH_CHECK(!engine::has_internal_overlap(slot.layout),
+              "unsupported operation: more than one element of the written-to tensor refers to a "
+              "single memory location. Please clone() the tensor before performing the operation. "
+              "(in ",
+              plan.qualified_name, ")");
+}
+
+}  // namespace
+
+std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
+  stablehlo::Builder b;
+  std::vector<Value> parameters;
+  parameters.reserve(inputs_.size());
+  for (const CallInput& input : inputs_) parameters.push_back(b.parameter(input.type));
+
+  auto storage_of = [&](const TensorSlot& slot) {
+    return slot.input >= 0 ? parameters[slot.input] : b.zeros(slot.storage_type);
+  };
+  auto read = [&](const TensorSlot& slot) {
+    if (slot.host_value) return lowering::TensorArg{parameters[slot.input], slot.wrapped_number};
+    return lowering::TensorArg{engine::read_view(b, storage_of(slot), slot.layout), false};
+  };
+
+  lowering::OpCall call;
+  call.name = plan_.rule_name;
+  call.overload = plan_.overload;
+  call.default_float = to_element_type(default_float_);
+  call.out_element_types = out_element_types_;
+  call.args.reserve(arguments_.size());
+  for (const auto& argument : arguments_) {
+    if (const auto* slot = std::get_if<TensorSlot>(&argument->value)) {
+      call.args.emplace_back(read(*slot));
+    } else if (const auto* list = std::get_if<ListSlot>(&argument->value)) {
+      if (list->optional_items) {
+        std::vector<std::optional<lowering::TensorArg>> items;
+        for (const auto& item : list->items) {
+          items.push_back(item ? std::optional(read(*item)) : std::nullopt);
+        }
+        call.args.emplace_back(std::move(items));
+      } else {
+        std::vector<lowering::TensorArg> items;
+        for (const auto& item : list->items) items.push_back(read(*item));
+        call.args.emplace_back(std::move(items));
+      }
+    } else {
+      call.args.push_back(std::get<lowering::Arg>(argument->value));
+    }
+  }
+
+  std::vector<Value> results = plan_.rule->rule(b, call);
+
+  auto compiled = std::make_shared<engine::CompiledCall>();
+  std::vector<Value> outputs;
+  const size_t returned = plan_.form == OpForm::kInPlace ? 0 : plan_.returns.size();
+  if (plan_.form != OpForm::kInPlace) {
+    bool is_list = plan_.returns.size() == 1 && plan_.returns[0] == ReturnKind::kTensorList;
+    size_t count = is_list ? results.size() : plan_.returns.size();
+    TORCH_CHECK(results.size() >= count, "lowering rule of ", plan_.qualified_name, " returned ",
+                results.size(), " values, expected ", count);
+    for (size_t i = 0; i < count; ++i) {
+      engine::OutputAction action;
+      ReturnKind kind = is_list ? ReturnKind::kTensor : plan_.returns[i];
+      action.kind = kind == ReturnKind::kTensor ? engine::OutputAction::Kind::kNewTensor
+                                                : engine::OutputAction::Kind::kHostScalar;
+      compiled->outputs.push_back(action);
+      outputs.push_back(results[i]);
+    }
+  }
+  // Writes into mutated arguments: the rule's extra results, in order, or its
+  // only result for an in-place op. Each becomes the new value of the whole
+  // storage (DESIGN.md: a write through a view updates the storage value).
+  std::vector<std::pair<const engine::StorageValue*, Value>> written;
+  for (size_t k = 0; k < plan_.mutated_args.size(); ++k) {
+    const size_t position = plan_.mutated_args[k];
+    const auto* slot = std::get_if<TensorSlot>(&arguments_[position]->value);
+    if (slot == nullptr) continue;  // an optional mutated argument that was None
+    TORCH_CHECK(!slot->host_value, plan_.qualified_name, ": cannot write into a CPU tensor");
+    const size_t result_index = returned + k;
+    TORCH_CHECK(result_index < results.size(), "lowering rule of ", plan_.qualified_name,
+                " returned no value for mutated argument ", position);
+    check_writable(plan_, *slot);
+    Value value = results[result_index];
+    const TensorType& result_type = b.type(value);
+    ElementType destination = slot->layout.element;
+    if (result_type.element != destination) {
+      TORCH_CHECK(lowering::can_cast(result_type.element, destination), "result type ",
+                  c10::toString(to_scalar_type(result_type.element)),
+                  " can't be cast to the desired output type ",
+                  c10::toString(to_scalar_type(destination)));
+      value = b.convert(value, destination);
+    }
+    TORCH_CHECK(result_type.dims == slot->layout.sizes, "output with shape ",
+                c10::IntArrayRef(slot->layout.sizes), " doesn't match the broadcast shape ",
+                c10::IntArrayRef(result_type.dims));
+    engine::StorageValue* storage = &storage_value(slot->tensor);
+    Value base;
+    bool chained = false;
+    for (auto& [already, latest] : written) {
+      if (already == storage) {
+        base = latest;
+        chained = true;
+      }
+    }
+    Value updated;
+    if (!chained && engine::covers_storage(slot->storage_type, slot->layout)) {
+      updated = b.reshape(value, slot->storage_type.dims);
+    } else {
+      updated = engine::write_view(b, chained ? base : storage_of(*slot), slot->layout, value);
+    }
+    bool replaced = false;
+    for (auto& [already, latest] : written) {
+      if (already == storage) {
+        latest = updated;
+        replaced = true;
+      }
+    }
+    if (!replaced) written.emplace_back(storage, updated);
+    engine::OutputAction action;
+    action.kind = engine::OutputAction::Kind::kRebind;
+    action.argument = position;
+    compiled->outputs.push_back(action);
+    outputs.push_back(updated);
+  }
+
+  compiled->executable = runtime().executables().get_or_compile(b.finish(outputs));
+  return compiled;
+}
+
+std::vector<c10::IValue> TracedCall::execute(const engine::CompiledCall& compiled) const {
+  engine::Runtime& rt = runtime();
+  std::vector<std::shared_ptr<engine::DeviceBuffer>> host_buffers;
+  std::vector<engine::DeviceBuffer*> buffers;
+  buffers.reserve(inputs_.size());
+  for (const CallInput& input : inputs_) {
+    if (input.storage != nullptr) {
+      buffers.push_back(input.storage->buffer().get());
+    } else {
+      host_buffers.push_back(rt.to_device(input.host_bytes.data(), input.type, device_));
+      buffers.push_back(host_buffers.back().get());
+    }
+  }
+  std::vector<std::shared_ptr<engine::DeviceBuffer>> outputs =
+      rt.execute(*compiled.executable, buffers, device_);
+
+  std::vector<c10::IValue> returned;
+  for (size_t i = 0; i < compiled.outputs.size(); ++i) {
+    const engine::OutputAction& action = compiled.outputs[i];
+    auto& buffer = outputs[i];
+    switch (action.kind) {
+      case engine::OutputAction::Kind::kNewTensor: {
+        const TensorType& type = buffer->type();
+        returned.emplace_back(
+            wrap_buffer(buffer, type.dims, to_scalar_type(type.element), device_));
+        break;
+      }
+      case engine::OutputAction::Kind::kRebind: {
+        const auto& slot = std::get<TensorSlot>(arguments_[action.argument]->value);
+        storage_value(slot.tensor).bind(buffer);
+        break;
+      }
+      case engine::OutputAction::Kind::kHostScalar: {
+        const TensorType& type = buffer->type();
+        std::array<uint8_t, 16> bytes{};
+        rt.to_host(*buffer, bytes.data());
+        c10::ScalarType dtype = to_scalar_type(type.element);
+        at::Tensor host = at::from_blob(bytes.data(), {}, at::TensorOptions().dtype(dtype));
+        c10::Scalar scalar = host.item();
+        size_t r = returned.size();
+        ReturnKind kind = r < plan_.returns.size() ? plan_.returns[r] : ReturnKind::kFloat;
+        if (kind == ReturnKind::kBool) {
+          returned.emplace_back(scalar.toBool());
+        } else if (kind == ReturnKind::kInt) {
+          returned.emplace_back(scalar.toLong());
+        } else {
+          returned.emplace_back(scalar.toDouble());
+        }
+        break;
+      }
+    }
+  }
+  return returned;
+}
+
+}  // namespace torch_pjrt::aten

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aten/op_plan.h"
+#include "engine/compiled_call.h"
+#include "engine/storage_value.h"
+#include "engine/view_layout.h"
+
+namespace torch_pjrt::aten {
+
+// A tensor argument as the trace reads it.
+struct TensorSlot {
+  // Index into TracedCall::inputs of its storage (device tensors) or of its
+  // host value (0-d CPU tensors and Scalars); -1 for a storage never written
+  // yet, which reads as zeros.
+  int input = -1;
+  bool host_value = false;
+  bool wrapped_number = false;
+  engine::ViewLayout layout;
+  stablehlo::TensorType storage_type;  // device tensors only
+  at::Tensor tensor;                   // device tensors only
+};
+
+struct ListSlot {
+  std::vector<std::optional<TensorSlot>> items;
+  bool optional_items = false;
+};
+
+// One program input: a storage's current buffer, or a small host value sent
+// with the call (a scalar, an RNG key) so that it never shapes the program.
+struct CallInput {
+  engine::StorageValue* storage = nullptr;
+  stablehlo::TensorType type;
+  std::array<uint8_t, 16> host_bytes{};
+};
+
+// One dispatcher call on its way to the device: arguments collected from the
+// stack, the signature that keys the compiled-call cache, and the inputs.
+class TracedCall {
+ public:
+  TracedCall(const OpPlan& plan, const torch::jit::Stack& stack, size_t first_argument);
+
+  const std::string& signature() const { return signature_; }
+  c10::DeviceIndex device() const { return device_; }
+
+  // Builds the program from the rule (on a cache miss).
+  std::shared_ptr<const engine::CompiledCall> trace() const;
+  // Runs it and returns the values the schema returns.
+  std::vector<c10::IValue> execute(const engine::CompiledCall& compiled) const;
+
+ private:
+  void collect(size_t index, const c10::IValue& value);
+  TensorSlot tensor_slot(const at::Tensor& tensor);
+  int host_input(const stablehlo::TensorType& type, const void* bytes, size_t size);
+
+  const OpPlan& plan_;
+  std::string signature_;
+  std::vector<CallInput> inputs_;
+  // Per functional argument: a TensorSlot, a ListSlot or a lowering::Arg.
+  struct Argument;
+  std::vector<std::shared_ptr<Argument>> arguments_;
+  std::vector<stablehlo::ElementType> out_element_types_;
+  c10::DeviceIndex device_ = -1;
+  c10::ScalarType default_float_;
+};
+
+// PyTorch's message for a call that mixes devices.
+[[noreturn]] void throw_device_mismatch(const OpPlan& plan, const at::Device& a,
+                                        const at::Device& b);
+
+}  // namespace torch_pjrt::aten

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <memory>
+
+#include "pjrt/pjrt.h"
+#include "stablehlo/element_type.h"
+
+namespace torch_pjrt::engine {
+
+class Metrics;
+
+PJRT_Buffer_Type to_pjrt(stablehlo::ElementType type);
+stablehlo::ElementType from_pjrt(PJRT_Buffer_Type type);
+
+// A materialized device value: one PJRT buffer with its logical type. Counted
+// in the live_buffers / live_bytes metrics for as long as it exists.
+class DeviceBuffer {
+ public:
+  DeviceBuffer(std::unique_ptr<pjrt::Buffer> buffer, stablehlo::TensorType type, Metrics& metrics);
+  ~DeviceBuffer();
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  pjrt::Buffer& pjrt() const { return *buffer_; }
+  const stablehlo::TensorType& type() const { return type_; }
+  int64_t nbytes() const { return nbytes_; }
+
+ private:
+  std::unique_ptr<pjrt::Buffer> buffer_;
+  stablehlo::TensorType type_;
+  int64_t nbytes_;
+  Metrics& metrics_;
+};
+
+}  // namespace torch_pjrt::engine

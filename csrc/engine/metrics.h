@@ -1,0 +1,36 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace torch_pjrt::engine {
+
+// Process-wide counters, owned by the Runtime. Counters are reset by
+// reset(); live_* are states (what is allocated now) and are never reset.
+class Metrics {
+ public:
+  std::atomic<int64_t> compiles{0};
+  std::atomic<int64_t> cache_hits{0};
+  std::atomic<int64_t> executions{0};
+  std::atomic<int64_t> bytes_to_device{0};
+  std::atomic<int64_t> bytes_from_device{0};
+  std::atomic<int64_t> cpu_fallbacks{0};
+  std::atomic<int64_t> compile_nanoseconds{0};
+  std::atomic<int64_t> live_buffers{0};
+  std::atomic<int64_t> live_bytes{0};
+  std::atomic<int64_t> peak_live_bytes{0};
+
+  void count_fallback(const std::string& op);
+  void add_live_bytes(int64_t bytes);
+  std::map<std::string, int64_t> fallback_counts() const;
+  void reset();
+
+ private:
+  mutable std::mutex fallback_mutex_;
+  std::map<std::string, int64_t> fallbacks_by_op_;
+};
+
+}  // namespace torch_pjrt::engine

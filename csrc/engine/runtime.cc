@@ -1,0 +1,100 @@
+#include "engine/runtime.h"
+
+#include <stdexcept>
+
+namespace torch_pjrt::engine {
+
+namespace {
+
+std::map<std::string, pjrt::NamedValue> client_options(const RuntimeOptions& options) {
+  std::map<std::string, pjrt::NamedValue> result;
+  if (options.plugin_name == "cpu") result["cpu_device_count"] = options.cpu_device_count;
+  return result;
+}
+
+// Executions still running are kept so synchronize() can wait for them; the
+// finished ones are dropped as we go so the list stays short.
+void drop_finished(std::vector<std::unique_ptr<pjrt::Event>>& pending) {
+  std::erase_if(pending, [](const auto& event) { return event->is_ready(); });
+}
+
+}  // namespace
+
+Runtime::Runtime(const RuntimeOptions& options) : options_(options) {
+  auto plugin = pjrt::Plugin::load(options.plugin_path);
+  client_ = pjrt::Client::create(plugin, client_options(options));
+  executables_ = std::make_unique<ExecutableCache>(*client_, metrics_);
+}
+
+Runtime::~Runtime() = default;
+
+int Runtime::device_count() const {
+  return static_cast<int>(client_->addressable_devices().size());
+}
+
+const pjrt::Device& Runtime::device(int index) const {
+  const auto& devices = client_->addressable_devices();
+  if (index < 0 || index >= static_cast<int>(devices.size())) {
+    throw std::out_of_range("tpu device index " + std::to_string(index) +
+                            " is out of range: this process has " + std::to_string(devices.size()) +
+                            " device(s)");
+  }
+  return devices[index];
+}
+
+std::string Runtime::device_name(int index) const {
+  std::string platform = client_->platform_name();
+  for (auto& c : platform) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return "XLA:" + platform + " (" + device(index).kind() + ")";
+}
+
+std::shared_ptr<DeviceBuffer> Runtime::to_device(const void* data,
+                                                 const stablehlo::TensorType& type,
+                                                 int device_index) {
+  auto buffer =
+      client_->buffer_from_host(data, to_pjrt(type.element), type.dims, device(device_index));
+  auto result = std::make_shared<DeviceBuffer>(std::move(buffer), type, metrics_);
+  metrics_.bytes_to_device.fetch_add(result->nbytes(), std::memory_order_relaxed);
+  return result;
+}
+
+void Runtime::to_host(const DeviceBuffer& buffer, void* destination) {
+  if (buffer.nbytes() == 0) return;
+  buffer.pjrt().to_host(destination, static_cast<size_t>(buffer.nbytes()));
+  metrics_.bytes_from_device.fetch_add(buffer.nbytes(), std::memory_order_relaxed);
+}
+
+std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(const Executable& executable,
+                                                            std::span<DeviceBuffer* const> inputs,
+                                                            int device_index) {
+  std::vector<pjrt::Buffer*> arguments;
+  arguments.reserve(inputs.size());
+  for (DeviceBuffer* input : inputs) arguments.push_back(&input->pjrt());
+  auto result = executable.loaded->execute(arguments, device(device_index));
+  metrics_.executions.fetch_add(1, std::memory_order_relaxed);
+  if (options_.mode == EagerMode::kDebug) {
+    result.done->wait();
+  } else {
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    drop_finished(pending_);
+    pending_.push_back(std::move(result.done));
+  }
+  std::vector<std::shared_ptr<DeviceBuffer>> outputs;
+  outputs.reserve(result.outputs.size());
+  for (size_t i = 0; i < result.outputs.size(); ++i) {
+    outputs.push_back(std::make_shared<DeviceBuffer>(std::move(result.outputs[i]),
+                                                     executable.output_types.at(i), metrics_));
+  }
+  return outputs;
+}
+
+void Runtime::synchronize() {
+  std::vector<std::unique_ptr<pjrt::Event>> pending;
+  {
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    pending.swap(pending_);
+  }
+  for (auto& event : pending) event->wait();
+}
+
+}  // namespace torch_pjrt::engine

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/compiled_call.h"
+#include "engine/device_buffer.h"
+#include "engine/executable_cache.h"
+#include "engine/metrics.h"
+#include "pjrt/pjrt.h"
+
+namespace torch_pjrt::engine {
+
+enum class EagerMode {
+  kStrict,  // asynchronous: an op returns once its execution is enqueued
+  kDebug,   // every op waits for its execution; failures surface at their op
+};
+
+struct RuntimeOptions {
+  std::string plugin_path;
+  std::string plugin_name;  // "cpu", "tpu", "cuda" or "custom", for messages
+  int64_t cpu_device_count = 1;
+  EagerMode mode = EagerMode::kStrict;
+  bool cpu_fallback = false;  // TORCH_PJRT_CPU_FALLBACK
+};
+
+// The one object that owns process-wide state (DESIGN.md, Conventions): the
+// plugin, its client and devices, the executable cache and the metrics.
+class Runtime {
+ public:
+  explicit Runtime(const RuntimeOptions& options);
+  ~Runtime();
+
+  const RuntimeOptions& options() const { return options_; }
+  EagerMode mode() const { return options_.mode; }
+  Metrics& metrics() { return metrics_; }
+  ExecutableCache& executables() { return *executables_; }
+  CompiledCallCache& calls() { return calls_; }
+  const pjrt::Client& client() const { return *client_; }
+
+  int device_count() const;
+  // Throws std::out_of_range naming the valid range.
+  const pjrt::Device& device(int index) const;
+  // What really runs the "tpu" device, e.g. "XLA:CPU (cpu)".
+  std::string device_name(int index) const;
+
+  std::shared_ptr<DeviceBuffer> to_device(const void* data, const stablehlo::TensorType& type,
+                                          int device_index);
+  // Blocks until the value is on the host (dense row-major).
+  void to_host(const DeviceBuffer& buffer, void* destination);
+  std::vector<std::shared_ptr<DeviceBuffer>> execute(const Executable& executable,
+                                                     std::span<DeviceBuffer* const> inputs,
+                                                     int device_index);
+  // Waits for every execution enqueued so far; rethrows the first failure.
+  void synchronize();
+
+ private:
+  RuntimeOptions options_;
+  Metrics metrics_;
+  std::unique_ptr<pjrt::Client> client_;
+  std::unique_ptr<ExecutableCache> executables_;
+  CompiledCallCache calls_;
+  std::mutex pending_mutex_;
+  std::vector<std::unique_ptr<pjrt::Event>> pending_;
+};
+
+}  // namespace torch_pjrt::engine

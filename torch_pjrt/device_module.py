@@ -1,0 +1,108 @@
+"""torch.tpu: the device module of the "tpu" device, shaped like torch.cuda."""
+import torch
+
+from . import _C
+
+
+def is_available() -> bool:
+    try:
+        return _C._device_count() > 0
+    except RuntimeError:
+        return False
+
+
+def is_initialized() -> bool:
+    return _C._started()
+
+
+def _is_in_bad_fork() -> bool:
+    return False
+
+
+def device_count() -> int:
+    return _C._device_count()
+
+
+def current_device() -> int:
+    return _C._current_device()
+
+
+def _index(device) -> int:
+    if device is None:
+        return current_device()
+    if isinstance(device, int):
+        return device
+    device = torch.device(device)
+    if device.type != "tpu":
+        raise ValueError(f"expected a tpu device, got {device}")
+    return current_device() if device.index is None else device.index
+
+
+def set_device(device) -> None:
+    _C._set_device(_index(device))
+
+
+class device:
+    """Context manager that changes the current tpu device."""
+
+    def __init__(self, device):
+        self.index = _index(device)
+        self.previous = None
+
+    def __enter__(self):
+        self.previous = current_device()
+        set_device(self.index)
+
+    def __exit__(self, *exc):
+        set_device(self.previous)
+        return False
+
+
+def synchronize(device=None) -> None:
+    """Waits for every operation enqueued so far; raises the first failure."""
+    _C._synchronize()
+
+
+def get_device_name(device=None) -> str:
+    return _C._device_name(_index(device))
+
+
+def manual_seed(seed: int) -> None:
+    _C._manual_seed(current_device(), int(seed) & ((1 << 64) - 1))
+
+
+def manual_seed_all(seed: int) -> None:
+    _C._manual_seed_all(int(seed) & ((1 << 64) - 1))
+
+
+def seed() -> int:
+    import random
+
+    value = random.getrandbits(64)
+    manual_seed(value)
+    return value
+
+
+def seed_all() -> int:
+    import random
+
+    value = random.getrandbits(64)
+    manual_seed_all(value)
+    return value
+
+
+def initial_seed() -> int:
+    return _C._initial_seed(current_device())
+
+
+def memory_allocated(device=None) -> int:
+    """Bytes held by live device buffers (all devices)."""
+    return _C._memory_allocated()
+
+
+def max_memory_allocated(device=None) -> int:
+    return _C._max_memory_allocated()
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    _C._reset_peak_memory()

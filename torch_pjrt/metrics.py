@@ -1,0 +1,27 @@
+"""Counters of what the backend did: compiles, cache hits, transfers, fallbacks."""
+from . import _C
+
+
+def metrics() -> dict:
+    """A flat dict: int counters (compiles, cache_hits, executions,
+    bytes_to_device, bytes_from_device, cpu_fallbacks, and one
+    "cpu_fallback::<op>" per op that fell back), the states live_buffers and
+    live_bytes, and compile_seconds."""
+    return dict(_C._metrics())
+
+
+def reset_metrics() -> None:
+    """Zeroes the counters; live_buffers and live_bytes describe what exists now
+    and are kept."""
+    _C._reset_metrics()
+
+
+def metrics_report() -> str:
+    values = metrics()
+    width = max(len(name) for name in values)
+    lines = []
+    for name in sorted(values):
+        value = values[name]
+        shown = f"{value:.3f}" if isinstance(value, float) else f"{value:,}"
+        lines.append(f"{name:<{width}}  {shown}")
+    return "\n".join(lines)
