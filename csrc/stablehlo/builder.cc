@@ -85,6 +85,7 @@ void Builder::Impl::check_open(std::string_view op) const {
 }
 
 void Builder::Impl::check_operand(std::string_view op, Value v) const {
+  check_open(op);
   if (v.id < 0 || static_cast<size_t>(v.id) >= types.size()) {
     detail::fail(op, "operand %" + std::to_string(v.id) + " is not a value of this function");
   }

@@ -120,12 +120,18 @@ void append_wrapped(std::string& out, uint64_t value, ElementType type) {
   }
 }
 
-uint64_t double_to_u64_bits(double value) {
+// Truncates toward zero and saturates to the 64-bit range of the type's
+// signedness; negative values headed for unsigned types wrap as in C.
+uint64_t double_to_int_bits(double value, ElementType type) {
   if (std::isnan(value)) return 0;
   value = std::trunc(value);
-  if (value >= 18446744073709551616.0) return std::numeric_limits<uint64_t>::max();
-  if (value >= 9223372036854775808.0) return static_cast<uint64_t>(value);
-  if (value <= -9223372036854775808.0) return uint64_t{1} << 63;
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (is_unsigned_integral(type) && value >= kTwo63) {
+    if (value >= 2 * kTwo63) return std::numeric_limits<uint64_t>::max();
+    return static_cast<uint64_t>(value);
+  }
+  if (value >= kTwo63) return static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (value <= -kTwo63) return uint64_t{1} << 63;
   return static_cast<uint64_t>(static_cast<int64_t>(value));
 }
 
@@ -145,7 +151,7 @@ void append_literal(std::string& out, double value, ElementType type) {
   if (type == ElementType::kPred) {
     out += value != 0 ? "true" : "false";
   } else if (is_integral(type)) {
-    append_wrapped(out, double_to_u64_bits(value), type);
+    append_wrapped(out, double_to_int_bits(value, type), type);
   } else if (is_complex(type)) {
     ElementType part = real_part_type(type);
     out += '(';
