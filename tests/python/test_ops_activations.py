@@ -1,0 +1,185 @@
+"""Activation functions against PyTorch on CPU: forward over dtypes and shapes,
+in-place forms (through views too), the backward ops autograd calls (checked
+through x.grad and called directly with mixed dtypes), and the errors CPU raises."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from op_testing import FLOAT_DTYPES, INT_DTYPES, assert_same, check_op, check_raises, make, to_device
+
+ACTIVATIONS = {
+    "relu": torch.relu,
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "silu": F.silu,
+    "mish": F.mish,
+    "leaky_relu": F.leaky_relu,
+    "leaky_relu_0.2": lambda x: F.leaky_relu(x, 0.2),
+    "hardtanh": F.hardtanh,
+    "hardtanh_bounds": lambda x: F.hardtanh(x, -0.5, 2.0),
+    "relu6": F.relu6,
+    "threshold": lambda x: F.threshold(x, 0.1, 20.0),
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "elu": F.elu,
+    "elu_params": lambda x: F.elu(x, alpha=0.5),
+    "selu": F.selu,
+    "celu": lambda x: F.celu(x, alpha=2.0),
+    "softplus": F.softplus,
+    "softplus_params": lambda x: F.softplus(x, beta=2.0, threshold=1.0),
+    "hardsigmoid": F.hardsigmoid,
+    "hardswish": F.hardswish,
+}
+
+
+def inputs(shape, dtype, **kwargs):
+    """Values on both sides of every activation's kinks (-3, 0, 3) and beyond."""
+    return make(shape, dtype, low=-5, high=5, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_forward(name, dtype):
+    check_op(ACTIVATIONS[name], inputs((4, 5), dtype))
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_forward_shapes_and_special_values(name):
+    fn = ACTIVATIONS[name]
+    check_op(fn, inputs((), torch.float32))
+    check_op(fn, torch.empty(0, 3))
+    check_op(fn, inputs((4, 6), torch.float32, noncontiguous=True))
+    check_op(fn, inputs((3, 4), torch.float32).t())
+    special = torch.tensor([0.0, -0.0, math.inf, -math.inf, math.nan, -3.0, 3.0, 20.0, 0.1, 1.0, -1.0])
+    check_op(fn, special)
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES + [torch.bool], ids=str)
+@pytest.mark.parametrize("name", ["relu", "gelu", "silu", "leaky_relu", "hardtanh", "hardtanh_bounds",
+                                  "threshold", "elu", "softplus", "hardsigmoid", "hardswish", "mish"])
+def test_forward_integers_and_bool(name, dtype):
+    """relu, hardtanh and threshold work on integers; the others raise as on CPU."""
+    x = make((5,), dtype)
+    try:
+        ACTIVATIONS[name](x.clone())
+    except Exception:  # noqa: BLE001
+        check_raises(ACTIVATIONS[name], x)
+    else:
+        check_op(ACTIVATIONS[name], x)
+
+
+def test_inplace_forms():
+    check_op(lambda x: F.relu(x, inplace=True), inputs((3, 4), torch.float32))
+    check_op(lambda x: F.leaky_relu(x, 0.1, inplace=True), inputs((3, 4), torch.bfloat16))
+    check_op(lambda x: F.hardtanh(x, -1.0, 1.0, inplace=True), inputs((3, 4), torch.float64))
+    check_op(lambda x: F.elu(x, inplace=True), inputs((3, 4), torch.float32))
+    check_op(lambda x: F.threshold(x, 0.5, -1.0, inplace=True), inputs((3, 4), torch.float32))
+    check_op(lambda x: F.silu(x, inplace=True), inputs((3, 4), torch.float32))
+    check_op(lambda x: F.hardswish(x, inplace=True), inputs((3, 4), torch.float32))
+    check_op(lambda x: F.hardsigmoid(x, inplace=True), inputs((3, 4), torch.float32))
+    check_op(lambda x: F.mish(x, inplace=True), inputs((3, 4), torch.float32))
+    check_op(lambda x: x.sigmoid_(), inputs((3, 4), torch.float32))
+    check_op(lambda x: torch.relu_(x), inputs((3, 4), torch.int64))
+    # Through views: the base sees the write.
+    check_op(lambda x: x[:, 1:3].relu_(), inputs((3, 4), torch.float32))
+    check_op(lambda x: F.gelu(x.t()[1:], approximate="tanh"), inputs((3, 4), torch.float32))
+    check_op(lambda x: F.leaky_relu_(x[::2], 0.3), inputs((6, 2), torch.float32))
+
+
+def test_out_forms():
+    x = inputs((3, 4), torch.float32)
+    check_op(lambda x, out: torch.ops.aten.gelu.out(x, out=out), x, torch.empty(3, 4))
+    check_op(lambda x, out: torch.ops.aten.silu.out(x, out=out), x, torch.empty(0))
+    check_op(lambda x, out: torch.ops.aten.hardtanh.out(x, -2.0, 2.0, out=out), x, torch.empty(3, 4))
+    check_raises(lambda x, out: torch.ops.aten.softplus.out(x, 1.0, 20.0, out=out), x,
+                 torch.empty(3, 4, dtype=torch.float64))
+
+
+def test_errors():
+    check_raises(F.gelu, inputs((3,), torch.float32), approximate="fast")
+    check_raises(torch.relu, make((3,), torch.bool))
+    check_raises(F.hardtanh, make((3,), torch.bool))
+    check_raises(F.gelu, make((3,), torch.int64))
+    check_raises(torch.ops.aten.gelu_backward, make((3,), torch.int64), make((3,), torch.int64))
+    check_raises(torch.ops.aten.sigmoid_backward, make((3,), torch.float32), make((2,), torch.float32))
+    check_raises(lambda x: F.elu(x, inplace=True), make((3,), torch.int64))
+
+
+# ---------------------------------------------------------------- backward
+
+
+def check_grad(fn, x, *, atol=None, rtol=None):
+    """x.grad from fn on the device equals x.grad on CPU, for a non-uniform
+    upstream gradient."""
+    cpu = x.clone().requires_grad_()
+    dev = to_device(x).detach().requires_grad_()
+    expected = fn(cpu)
+    upstream = make(expected.shape, expected.dtype, seed=7)
+    expected.backward(upstream)
+    actual = fn(dev)
+    actual.backward(to_device(upstream))
+    assert_same(actual.detach(), expected.detach(), atol=atol, rtol=rtol)
+    assert_same(dev.grad, cpu.grad, atol=atol, rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_autograd(name, dtype):
+    check_grad(ACTIVATIONS[name], inputs((4, 5), dtype))
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_autograd_special_shapes(name):
+    check_grad(ACTIVATIONS[name], inputs((), torch.float32))
+    check_grad(ACTIVATIONS[name], torch.empty(0, 3))
+    check_grad(ACTIVATIONS[name], torch.tensor([-3.0, 0.0, 3.0, 20.0, 0.1, -1.0, 1.0, -0.5, 2.0]))
+
+
+def test_autograd_inplace_uses_the_result():
+    # In-place activations make autograd call the backward with is_result / self_is_result.
+    check_grad(lambda x: F.elu(x * 1, inplace=True), inputs((4, 5), torch.float32))
+    check_grad(lambda x: F.leaky_relu(x * 1, 0.1, inplace=True), inputs((4, 5), torch.float32))
+    check_grad(lambda x: torch.relu_(x * 1), inputs((4, 5), torch.float32))
+    check_grad(lambda x: (x * 1).sigmoid_(), inputs((4, 5), torch.float32))
+
+
+BACKWARD_CALLS = {
+    "gelu_backward": lambda g, x: torch.ops.aten.gelu_backward(g, x),
+    "gelu_backward_tanh": lambda g, x: torch.ops.aten.gelu_backward(g, x, approximate="tanh"),
+    "silu_backward": torch.ops.aten.silu_backward,
+    "mish_backward": torch.ops.aten.mish_backward,
+    "leaky_relu_backward": lambda g, x: torch.ops.aten.leaky_relu_backward(g, x, 0.2, False),
+    "hardtanh_backward": lambda g, x: torch.ops.aten.hardtanh_backward(g, x, -1.0, 2.0),
+    "threshold_backward": lambda g, x: torch.ops.aten.threshold_backward(g, x, 0.5),
+    "sigmoid_backward": torch.ops.aten.sigmoid_backward,
+    "tanh_backward": torch.ops.aten.tanh_backward,
+    "elu_backward": lambda g, x: torch.ops.aten.elu_backward(g, 1.5, 1.0, 2.0, False, x),
+    "elu_backward_result": lambda g, x: torch.ops.aten.elu_backward(g, 1.5, 1.0, 2.0, True, x),
+    "softplus_backward": lambda g, x: torch.ops.aten.softplus_backward(g, x, 2.0, 3.0),
+    "hardsigmoid_backward": torch.ops.aten.hardsigmoid_backward,
+    "hardswish_backward": torch.ops.aten.hardswish_backward,
+}
+
+
+@pytest.mark.parametrize("dtypes", [
+    (torch.float32, torch.float64), (torch.bfloat16, torch.float32), (torch.float16, torch.bfloat16),
+], ids=str)
+@pytest.mark.parametrize("name", list(BACKWARD_CALLS))
+def test_backward_ops_promote(name, dtypes):
+    check_op(BACKWARD_CALLS[name], make((3, 4), dtypes[0], seed=1), inputs((3, 4), dtypes[1]))
+
+
+@pytest.mark.parametrize("name", list(BACKWARD_CALLS))
+def test_backward_ops_broadcast_and_empty(name):
+    fn = BACKWARD_CALLS[name]
+    if name != "gelu_backward":  # CPU's oneDNN kernel fails to broadcast
+        check_op(fn, make((3, 4), torch.float32, seed=1), inputs((4,), torch.float32))
+    check_op(fn, make((0, 4), torch.float32), make((0, 4), torch.float32))
+    check_op(fn, make((), torch.float32), inputs((), torch.float32))
+
+
+def test_threshold_backward_with_integers():
+    check_op(torch.ops.aten.threshold_backward, make((5,), torch.float32), make((5,), torch.int64), 0)
+    check_op(torch.ops.aten.threshold_backward, make((5,), torch.int32), make((5,), torch.float32), 0)
