@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lowering/broadcast.h"
+#include "lowering/dtype_names.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
@@ -35,38 +36,6 @@ std::string shape_text(const std::vector<int64_t>& dims) {
     text += std::to_string(dims[i]);
   }
   return text + "]";
-}
-
-// PyTorch's scalar type names, as its error messages spell them.
-std::string torch_type_name(ElementType type) {
-  switch (type) {
-    case ElementType::kPred:
-      return "Bool";
-    case ElementType::kU8:
-      return "Byte";
-    case ElementType::kS8:
-      return "Char";
-    case ElementType::kS16:
-      return "Short";
-    case ElementType::kS32:
-      return "Int";
-    case ElementType::kS64:
-      return "Long";
-    case ElementType::kF16:
-      return "Half";
-    case ElementType::kBF16:
-      return "BFloat16";
-    case ElementType::kF32:
-      return "Float";
-    case ElementType::kF64:
-      return "Double";
-    case ElementType::kC64:
-      return "ComplexFloat";
-    case ElementType::kC128:
-      return "ComplexDouble";
-    default:
-      return std::string(stablehlo::short_name(type));
-  }
 }
 
 bool is_index_type(ElementType type) {
@@ -168,8 +137,8 @@ void check_embedding_indices(const Builder& b, Value indices, const char* positi
     throw InvalidArgument(std::string("Expected tensor for argument ") + position +
                           " 'indices' to have one of the following scalar types: Long, Int; "
                           "but got " +
-                          torch_type_name(type) + " instead (while checking arguments for " + op +
-                          ")");
+                          std::string(scalar_type_name(type)) +
+                          " instead (while checking arguments for " + op + ")");
   }
 }
 
@@ -462,8 +431,9 @@ std::vector<Value> index_put_rule(Builder& b, const OpCall& call) {
   const ElementType type = b.element_type(self);
   if (b.element_type(values_arg.value) != type && !values_arg.is_scalar) {
     throw InvalidArgument("Index put requires the source and destination dtypes match, got " +
-                          torch_type_name(type) + " for the destination and " +
-                          torch_type_name(b.element_type(values_arg.value)) + " for the source.");
+                          std::string(scalar_type_name(type)) + " for the destination and " +
+                          std::string(scalar_type_name(b.element_type(values_arg.value))) +
+                          " for the source.");
   }
   const Value values = b.convert(values_arg.value, type);
   for (const auto& index : list) {
@@ -757,16 +727,17 @@ std::vector<Value> index_add_rule(Builder& b, const OpCall& call) {
   const ElementType index_type = b.element_type(index);
   if (!is_index_type(index_type)) {
     throw InvalidArgument("index_add_(): Expected dtype int32/int64 for index but got: " +
-                          torch_type_name(index_type));
+                          std::string(scalar_type_name(index_type)));
   }
   if (b.rank(index) > 1) {
     throw IndexOutOfRange("index_add_(): Index is supposed to be a vector, but got dim: " +
-                          std::to_string(b.rank(index)) + " with type: " +
-                          torch_type_name(index_type) + " and size: " + shape_text(b.dims(index)));
+                          std::to_string(b.rank(index)) +
+                          " with type: " + std::string(scalar_type_name(index_type)) +
+                          " and size: " + shape_text(b.dims(index)));
   }
   if (b.element_type(source) != type) {
-    throw InvalidArgument("index_add_(): self (" + torch_type_name(type) + ") and source (" +
-                          torch_type_name(b.element_type(source)) +
+    throw InvalidArgument("index_add_(): self (" + std::string(scalar_type_name(type)) +
+                          ") and source (" + std::string(scalar_type_name(b.element_type(source))) +
                           ") must have the same scalar type");
   }
   const std::vector<int64_t>& self_dims = b.dims(self);
