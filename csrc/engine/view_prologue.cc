@@ -342,11 +342,13 @@ std::vector<int64_t> cuts_of(const std::vector<Dim>& dims, std::vector<int64_t> 
   return more;
 }
 
-// Candidate boxes, best first: reshaping the whole storage (along its own
-// dims as well where they agree, so a slice of the natural shape stays a slice
-// of it) beats extracting a segment; a box that needs no padding beats one
-// that does. `allow_step` admits a strided last dim (for reads, and for writes
-// through pad + select).
+// The cheapest box for the view, or none (then only gather/scatter can do).
+// Candidates, best first: reshaping the whole storage along its own dims as
+// well (so a slice of the natural shape stays one slice of it, which also keeps
+// TPU layouts), then along the view's strides alone, then with a strided last
+// dim; then a segment of the flat storage. The first one needing no padding
+// wins. Unit-step boxes are preferred because writes to them are one
+// dynamic_update_slice; a strided last dim costs a pad + select to write.
 std::optional<Box> choose_box(const Analysis& a, const ViewLayout& v, const Storage& s) {
   const int64_t size = s.size;
   // The fine form: every view stride is a cut, and a virtual innermost dim of
@@ -437,7 +439,8 @@ Value start_write(Builder& b, Value update, const Analysis& a, const std::vector
   for (int64_t i : a.real) view_order.push_back(b.dims(update)[i]);
   Value x = b.reshape(update, view_order);
   bool identity = true;
-  for (size_t i = 0; i < a.order.size(); ++i) identity = identity && a.order[i] == int64_t(i);
+  for (size_t i = 0; i < a.order.size(); ++i)
+    identity = identity && a.order[i] == static_cast<int64_t>(i);
   if (!identity) x = b.transpose(x, a.order);
   return b.reshape(x, to);
 }
@@ -461,15 +464,19 @@ IndexPlan indices_for(Builder& b, const std::vector<Dim>& dims, int64_t offset,
   if (p.window) p.window_size = dims.back().size;
   const ElementType t = index_type(storage_size);
   const TensorType type{t, p.batch};
-  Value idx = fill(b, static_cast<double>(offset), type);
+  auto splat_int = [&](int64_t value) {
+    return b.broadcast_in_dim(b.constant_int(value, t), p.batch, {});
+  };
+  std::optional<Value> idx;
+  if (offset != 0 || n == 0) idx = splat_int(offset);
   for (size_t j = 0; j < n; ++j) {
     Value term = b.iota(type, static_cast<int64_t>(j));
-    if (dims[j].stride != 1) term = b.mul(term, fill(b, static_cast<double>(dims[j].stride), type));
-    idx = b.add(idx, term);
+    if (dims[j].stride != 1) term = b.mul(term, splat_int(dims[j].stride));
+    idx = idx ? b.add(*idx, term) : term;
   }
   std::vector<int64_t> index_dims = p.batch;
   index_dims.push_back(1);
-  p.indices = b.reshape(idx, index_dims);
+  p.indices = b.reshape(*idx, index_dims);
   return p;
 }
 
@@ -620,7 +627,10 @@ Value write_view(Builder& b, Value storage, const ViewLayout& view, Value update
       std::vector<int64_t> zero(r, 0), interior(r, 0);
       for (int64_t i = 0; i < r; ++i) interior[i] = box->step[i] - 1;
       const std::vector<int64_t> limit = box->limit();
-      Value old = b.slice(region, box->start, limit);
+      const bool whole_region =
+          std::all_of(box->start.begin(), box->start.end(), [](int64_t v) { return v == 0; }) &&
+          limit == box->z;
+      Value old = whole_region ? region : b.slice(region, box->start, limit);
       const ElementType e = b.element_type(region);
       Value spread = b.pad(block, b.constant(0, e), zero, zero, interior);
       // The mask is built in one dim and broadcast, so no constant of the
@@ -630,9 +640,6 @@ Value write_view(Builder& b, Value storage, const ViewLayout& view, Value update
                          b.constant(0, ElementType::kPred), {0}, {0}, {interior[inner]});
       mask = b.broadcast_in_dim(mask, b.dims(spread), {inner});
       Value merged = b.select(mask, spread, old);
-      const bool whole_region =
-          std::all_of(box->start.begin(), box->start.end(), [](int64_t v) { return v == 0; }) &&
-          limit == box->z;
       region = whole_region
                    ? merged
                    : b.dynamic_update_slice(region, merged, start_indices(b, box->start, s.size));
