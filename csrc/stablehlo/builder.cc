@@ -58,6 +58,35 @@ std::vector<TensorType> yield_types(const Builder& b, const Block& region) {
 
 TensorType scalar(ElementType type) { return TensorType{type, {}}; }
 
+void check_region_yields(const Builder& b, std::string_view op, const Block& region,
+                         const std::vector<TensorType>& expected) {
+  std::vector<TensorType> got = yield_types(b, region);
+  if (got != expected) {
+    std::string want, have;
+    for (const TensorType& t : expected) want += (want.empty() ? "" : ", ") + t.to_string();
+    for (const TensorType& t : got) have += (have.empty() ? "" : ", ") + t.to_string();
+    fail(op, "body must return (" + want + "), returned (" + have + ")");
+  }
+}
+
+void append_precision(std::string& attr, Precision precision) {
+  if (precision == Precision::kDefault) return;
+  std::string p = "#stablehlo<precision ";
+  p += precision == Precision::kHigh ? "HIGH" : "HIGHEST";
+  p += '>';
+  attr += ", precision_config = [" + p + ", " + p + "]";
+}
+
+std::string padding_attribute(const std::vector<std::pair<int64_t, int64_t>>& padding) {
+  std::string attr = "dense<[";
+  for (size_t i = 0; i < padding.size(); ++i) {
+    if (i) attr += ", ";
+    attr += '[' + std::to_string(padding[i].first) + ", " + std::to_string(padding[i].second) + ']';
+  }
+  attr += "]> : tensor<" + std::to_string(padding.size()) + "x2xi64>";
+  return attr;
+}
+
 }  // namespace detail
 
 Builder::Impl::Impl() {

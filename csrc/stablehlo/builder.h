@@ -118,6 +118,21 @@ struct ScatterDimensions {
   int64_t index_vector_dim = 0;
 };
 
+// As stablehlo.convolution's dimension numbers. The defaults are PyTorch's
+// layouts: input N C spatial..., kernel O I spatial..., output N C spatial...
+// (the spatial lists must still be given, e.g. {2, 3} for 2-d).
+struct ConvDimensions {
+  int64_t input_batch_dimension = 0;
+  int64_t input_feature_dimension = 1;
+  std::vector<int64_t> input_spatial_dimensions;
+  int64_t kernel_input_feature_dimension = 1;
+  int64_t kernel_output_feature_dimension = 0;
+  std::vector<int64_t> kernel_spatial_dimensions;
+  int64_t output_batch_dimension = 0;
+  int64_t output_feature_dimension = 1;
+  std::vector<int64_t> output_spatial_dimensions;
+};
+
 // Builds one function (`main`) in SSA form. Every op method checks its operands,
 // infers the result type, appends the op to the current block and returns the
 // result. Ops with a body (reduce, scatter, sort, ...) take a RegionBody: it is
@@ -157,6 +172,10 @@ class Builder {
   Value zeros(const TensorType& type) { return splat(0.0, type); }
   // A dense constant from explicit int64 values (for index tables).
   Value constant_ints(const std::vector<int64_t>& values, const TensorType& type);
+  // A dense constant from explicit values, each converted as by constant().
+  Value constant_doubles(const std::vector<double>& values, const TensorType& type);
+  // A complex splat (type.element must be c64 or c128).
+  Value splat_complex(double real, double imag, const TensorType& type);
   Value iota(const TensorType& type, int64_t iota_dimension);
 
   // --- elementwise (operands must have identical shapes) --------------------
@@ -225,6 +244,31 @@ class Builder {
   // and returns one pred.
   std::vector<Value> sort(const std::vector<Value>& inputs, int64_t dimension, bool is_stable,
                           const RegionBody& comparator);
+  // Result batch = input batch / batch_group_count, feature = kernel output
+  // feature, spatial sizes from the padded, dilated window arithmetic. Empty
+  // strides/dilations mean 1 and empty padding means 0 in every spatial
+  // dimension. Result element type defaults to the lhs element type.
+  Value convolution(Value lhs, Value rhs, const ConvDimensions& dimensions,
+                    const std::vector<int64_t>& window_strides = {},
+                    const std::vector<std::pair<int64_t, int64_t>>& padding = {},
+                    const std::vector<int64_t>& lhs_dilation = {},
+                    const std::vector<int64_t>& rhs_dilation = {}, int64_t feature_group_count = 1,
+                    int64_t batch_group_count = 1,
+                    std::optional<ElementType> result_type = std::nullopt,
+                    Precision precision = Precision::kDefault);
+  // For each window of `operand`, `select` (gets (a, b), returns pred: keep a)
+  // picks one element, and `scatter` (gets (current, source)) combines the
+  // window's `source` element into that position of a tensor filled with
+  // `init`. Result has operand's type. The max-pool backward.
+  Value select_and_scatter(Value operand, Value source, Value init,
+                           const std::vector<int64_t>& window_dimensions,
+                           const std::vector<int64_t>& window_strides,
+                           const std::vector<std::pair<int64_t, int64_t>>& padding,
+                           const RegionBody& select, const RegionBody& scatter);
+  // Runs `body` while `condition` (gets the loop values, returns 0-d pred)
+  // holds; body gets and returns values of the types of `initial`.
+  std::vector<Value> while_loop(const std::vector<Value>& initial, const RegionBody& condition,
+                                const RegionBody& body);
   // Returns {new_state, random_bits}; state is u64[2] for kThreeFry.
   std::pair<Value, Value> rng_bit_generator(Value state, const TensorType& output_type,
                                             RngAlgorithm algorithm = RngAlgorithm::kThreeFry);

@@ -19,7 +19,8 @@ void append_type_suffix(std::string& attr, const TensorType& type) {
 }
 
 // MLIR wants the literal nested like the shape: [[1, 2], [3, 4]].
-void append_nested(std::string& out, const std::vector<int64_t>& values, const TensorType& type,
+template <class T>
+void append_nested(std::string& out, const std::vector<T>& values, const TensorType& type,
                    size_t dim, size_t& next) {
   if (dim == type.dims.size()) {
     append_literal(out, values[next++], type.element);
@@ -53,7 +54,8 @@ Value Builder::splat(double value, const TensorType& type) {
   return impl_->append1(kConstant, {}, type, std::move(attr));
 }
 
-Value Builder::constant_ints(const std::vector<int64_t>& values, const TensorType& type) {
+template <class T>
+Value Builder::Impl::dense(const std::vector<T>& values, const TensorType& type) {
   check_type(type);
   if (static_cast<int64_t>(values.size()) != type.numel()) {
     detail::fail(kConstant,
@@ -63,6 +65,32 @@ Value Builder::constant_ints(const std::vector<int64_t>& values, const TensorTyp
   if (!values.empty()) {
     size_t next = 0;
     append_nested(attr, values, type, 0, next);
+  }
+  append_type_suffix(attr, type);
+  return append1(kConstant, {}, type, std::move(attr));
+}
+
+Value Builder::constant_ints(const std::vector<int64_t>& values, const TensorType& type) {
+  return impl_->dense(values, type);
+}
+
+Value Builder::constant_doubles(const std::vector<double>& values, const TensorType& type) {
+  return impl_->dense(values, type);
+}
+
+Value Builder::splat_complex(double real, double imag, const TensorType& type) {
+  check_type(type);
+  if (!is_complex(type.element)) {
+    detail::fail(kConstant, "splat_complex needs a complex type, got " + type.to_string());
+  }
+  std::string attr = "value = dense<";
+  if (type.numel() != 0) {
+    const ElementType part = real_part_type(type.element);
+    attr += '(';
+    append_literal(attr, real, part);
+    attr += ", ";
+    append_literal(attr, imag, part);
+    attr += ')';
   }
   append_type_suffix(attr, type);
   return impl_->append1(kConstant, {}, type, std::move(attr));

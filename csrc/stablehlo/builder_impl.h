@@ -45,6 +45,9 @@ struct Builder::Impl {
                             std::vector<Block> regions);
   Value append1(std::string_view name, const std::vector<Value>& operands,
                 const TensorType& result_type, std::string attributes = {});
+  // A stablehlo.constant of explicit values (int64_t or double).
+  template <class T>
+  Value dense(const std::vector<T>& values, const TensorType& type);
 };
 
 namespace detail {
@@ -60,6 +63,13 @@ void check_dimensions(std::string_view op, std::string_view what, const std::vec
 // Types yielded by a region's terminator.
 std::vector<TensorType> yield_types(const Builder& b, const Block& region);
 TensorType scalar(ElementType type);
+// Throws unless the region yields exactly `expected`.
+void check_region_yields(const Builder& b, std::string_view op, const Block& region,
+                         const std::vector<TensorType>& expected);
+// ", precision_config = [...]" for both operands; nothing for kDefault.
+void append_precision(std::string& attr, Precision precision);
+// "dense<[[lo, hi], ...]> : tensor<Nx2xi64>"
+std::string padding_attribute(const std::vector<std::pair<int64_t, int64_t>>& padding);
 
 }  // namespace detail
 }  // namespace torch_pjrt::stablehlo

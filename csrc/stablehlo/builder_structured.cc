@@ -31,17 +31,6 @@ void append_field(std::string& out, std::string_view name, const std::vector<int
   out += list_text(values);
 }
 
-void check_region_yields(const Builder& b, std::string_view op, const Block& region,
-                         const std::vector<TensorType>& expected) {
-  std::vector<TensorType> got = detail::yield_types(b, region);
-  if (got != expected) {
-    std::string want, have;
-    for (const TensorType& t : expected) want += (want.empty() ? "" : ", ") + t.to_string();
-    for (const TensorType& t : got) have += (have.empty() ? "" : ", ") + t.to_string();
-    fail(op, "body must return (" + want + "), returned (" + have + ")");
-  }
-}
-
 // Inputs and 0-d inits of reduce / reduce_window: N of each, inputs of one
 // shape, init i of input i's element type.
 void check_inputs_and_inits(const Builder& b, std::string_view op, const std::vector<Value>& inputs,
@@ -70,18 +59,6 @@ std::vector<TensorType> accumulator_types(const Builder& b, const std::vector<Va
   return types;
 }
 
-std::string_view precision_name(Precision p) {
-  switch (p) {
-    case Precision::kDefault:
-      return "DEFAULT";
-    case Precision::kHigh:
-      return "HIGH";
-    case Precision::kHighest:
-      return "HIGHEST";
-  }
-  return "DEFAULT";
-}
-
 }  // namespace
 
 std::vector<Value> Builder::reduce(const std::vector<Value>& inputs,
@@ -103,7 +80,7 @@ std::vector<Value> Builder::reduce(const std::vector<Value>& inputs,
   args.insert(args.end(), acc.begin(), acc.end());
   std::vector<Block> regions;
   regions.push_back(impl_->build_region(*this, kOp, args, body));
-  check_region_yields(*this, kOp, regions[0], acc);
+  detail::check_region_yields(*this, kOp, regions[0], acc);
   std::vector<TensorType> results;
   for (const TensorType& t : acc) results.push_back({t.element, kept});
   std::vector<Value> operands = inputs;
@@ -156,19 +133,15 @@ std::vector<Value> Builder::reduce_window(
   args.insert(args.end(), acc.begin(), acc.end());
   std::vector<Block> regions;
   regions.push_back(impl_->build_region(*this, kOp, args, body));
-  check_region_yields(*this, kOp, regions[0], acc);
+  detail::check_region_yields(*this, kOp, regions[0], acc);
   std::vector<TensorType> results;
   for (const TensorType& t : acc) results.push_back({t.element, out_dims});
 
   std::string attr = "window_dimensions = " + i64_array(window_dimensions) +
                      ", window_strides = " + i64_array(strides) +
                      ", base_dilations = " + i64_array(base) +
-                     ", window_dilations = " + i64_array(dilations) + ", padding = dense<[";
-  for (size_t i = 0; i < rank; ++i) {
-    if (i) attr += ", ";
-    attr += '[' + std::to_string(pads[i].first) + ", " + std::to_string(pads[i].second) + ']';
-  }
-  attr += "]> : tensor<" + std::to_string(rank) + "x2xi64>";
+                     ", window_dilations = " + i64_array(dilations) +
+                     ", padding = " + detail::padding_attribute(pads);
   std::vector<Value> operands = inputs;
   operands.insert(operands.end(), inits.begin(), inits.end());
   return impl_->append(kOp, operands, results, std::move(attr), std::move(regions));
@@ -229,10 +202,7 @@ Value Builder::dot_general(Value lhs, Value rhs, const DotDimensions& dimensions
   append_field(attr, "lhs_contracting_dimensions", d.lhs_contracting);
   append_field(attr, "rhs_contracting_dimensions", d.rhs_contracting);
   attr += '>';
-  if (precision != Precision::kDefault) {
-    std::string p = "#stablehlo<precision " + std::string(precision_name(precision)) + ">";
-    attr += ", precision_config = [" + p + ", " + p + "]";
-  }
+  detail::append_precision(attr, precision);
   return impl_->append1(kOp, {lhs, rhs}, result, std::move(attr));
 }
 
@@ -394,7 +364,7 @@ Value Builder::scatter(Value operand, Value scatter_indices, Value updates,
   std::vector<Block> regions;
   regions.push_back(
       impl_->build_region(*this, kOp, {scalar(t.element), scalar(t.element)}, update_body));
-  check_region_yields(*this, kOp, regions[0], {scalar(t.element)});
+  detail::check_region_yields(*this, kOp, regions[0], {scalar(t.element)});
 
   std::string attr = "scatter_dimension_numbers = #stablehlo.scatter<";
   append_field(attr, "update_window_dims", d.update_window_dims);
@@ -432,7 +402,7 @@ std::vector<Value> Builder::sort(const std::vector<Value>& inputs, int64_t dimen
   }
   std::vector<Block> regions;
   regions.push_back(impl_->build_region(*this, kOp, args, comparator));
-  check_region_yields(*this, kOp, regions[0], {scalar(ElementType::kPred)});
+  detail::check_region_yields(*this, kOp, regions[0], {scalar(ElementType::kPred)});
   return impl_->append(kOp, inputs, results,
                        "dimension = " + std::to_string(dimension) +
                            " : i64, is_stable = " + (is_stable ? "true" : "false"),

@@ -179,6 +179,51 @@ TEST_F(BuilderErrors, RegionsCannotCaptureOuterValues) {
   expect_error([&] { b.add(inner, inner); }, "defined outside the region");
 }
 
+TEST_F(BuilderErrors, ConvolutionWhileSelectAndScatter) {
+  Value x = b.parameter({ElementType::kF32, {1, 4, 5, 5}});
+  Value k = b.parameter({ElementType::kF32, {6, 3, 3, 3}});
+  ConvDimensions d;
+  d.input_spatial_dimensions = {2, 3};
+  d.kernel_spatial_dimensions = {2, 3};
+  d.output_spatial_dimensions = {2, 3};
+  expect_error([&] { b.convolution(x, k, d); },
+               "input features (4) must be kernel input features (3) * feature_group_count (1)");
+  ConvDimensions one_spatial = d;
+  one_spatial.input_spatial_dimensions = {2};
+  expect_error([&] { b.convolution(x, k, one_spatial); }, "must have rank 2 + the number");
+  ConvDimensions clash = d;
+  clash.output_spatial_dimensions = {1, 3};
+  Value k4 = b.parameter({ElementType::kF32, {6, 4, 3, 3}});
+  expect_error([&] { b.convolution(x, k4, clash); }, "output dimensions [0, 1, 1, 3] repeats");
+  EXPECT_EQ(b.dims(b.convolution(x, k4, d, {2, 2}, {{1, 1}, {1, 1}})),
+            (std::vector<int64_t>{1, 6, 3, 3}));
+
+  Value zero = b.constant(0, ElementType::kF32);
+  expect_error(
+      [&] {
+        b.while_loop(
+            {zero}, [](Builder&, const std::vector<Value>& a) { return a; },
+            [](Builder&, const std::vector<Value>& a) { return a; });
+      },
+      "stablehlo.while condition: body must return (pred[])");
+  expect_error(
+      [&] {
+        b.while_loop(
+            {zero},
+            [](Builder& b, const std::vector<Value>&) {
+              return std::vector<Value>{b.constant(1, ElementType::kPred)};
+            },
+            [](Builder&, const std::vector<Value>&) { return std::vector<Value>{}; });
+      },
+      "body must return (f32[]), returned ()");
+  Value src = b.parameter({ElementType::kF32, {1, 4, 2, 2}});
+  expect_error(
+      [&] {
+        b.select_and_scatter(x, src, zero, {1, 1, 2, 2}, {1, 1, 1, 1}, {}, nullptr, nullptr);
+      },
+      "must have one element per window [1, 4, 4, 4]");
+}
+
 TEST_F(BuilderErrors, RngStateMustFitAlgorithm) {
   Value state3 = b.parameter({ElementType::kU64, {3}});
   expect_error(
