@@ -112,6 +112,10 @@ std::vector<Value> arange_rule(Builder& b, const OpCall& call) {
                       "'");
   }
   int64_t size = arange_size(start, end, step, type);
+  // PyTorch checks the int64 step after truncation too (a ValueError there).
+  if (type == ElementType::kS64 && to_int64(step) == 0) {
+    throw InvalidArgument("step must be nonzero");
+  }
   if (!is_floating(type)) {
     Value index = iota_1d(b, size, ElementType::kS64);
     Value values = b.add(splat_int_1d(b, to_int64(start), size, ElementType::kS64),
