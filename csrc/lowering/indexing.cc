@@ -681,9 +681,9 @@ std::vector<Value> scatter_reduce_rule(Builder& b, const OpCall& call) {
     op = BinaryOp::kAdd;
   } else if (reduce == "prod") {
     op = BinaryOp::kMultiply;
-  } else if (reduce == "amax") {
+  } else if (reduce == "amax" || reduce == "max") {  // "max"/"min": accepted aliases
     op = BinaryOp::kMaximum;
-  } else if (reduce == "amin") {
+  } else if (reduce == "amin" || reduce == "min") {
     op = BinaryOp::kMinimum;
   } else {
     throw InvalidArgument("reduce argument must be either sum, prod, mean, amax or amin, got " +

@@ -444,7 +444,7 @@ TEST(IndexingRules, GatherScatterCompile) {
                InvalidArgument);
   EXPECT_THROW(lower("scatter_reduce", "two",
                      {t(E::kF32, {3}), i64(0), t(E::kS64, {2}), t(E::kF32, {2}),
-                      Arg{std::string("max")}, Arg{true}}),
+                      Arg{std::string("maximum")}, Arg{true}}),
                InvalidArgument);
   EXPECT_THROW(
       lower("index_add", "",
