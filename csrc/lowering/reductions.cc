@@ -184,9 +184,20 @@ Value extreme_value(Builder& b, ElementType type, bool lowest) {
   return b.constant_int(lowest ? low : high, type);
 }
 
+// max/min with a NaN from either side made explicit: XLA:CPU lowers
+// stablehlo.maximum to a plain compare-and-select that drops NaN.
+Value nan_propagating(Builder& b, BinaryOp op, Value lhs, Value rhs) {
+  Value result = b.binary(op, lhs, rhs);
+  if (!stablehlo::is_floating(b.element_type(result))) return result;
+  result = b.select(b.compare(ComparisonDirection::kNE, rhs, rhs), rhs, result);
+  return b.select(b.compare(ComparisonDirection::kNE, lhs, lhs), lhs, result);
+}
+
 Value reduce_with(Builder& b, Value x, Value init, const std::vector<int64_t>& dims, BinaryOp op) {
-  return b.reduce(x, init, dims, [op](Builder& rb, const std::vector<Value>& args) {
-    return std::vector<Value>{rb.binary(op, args[0], args[1])};
+  const bool extreme = op == BinaryOp::kMaximum || op == BinaryOp::kMinimum;
+  return b.reduce(x, init, dims, [op, extreme](Builder& rb, const std::vector<Value>& args) {
+    return std::vector<Value>{extreme ? nan_propagating(rb, op, args[0], args[1])
+                                      : rb.binary(op, args[0], args[1])};
   });
 }
 
@@ -315,7 +326,8 @@ std::vector<Value> max_or_min(Builder& b, const OpCall& call, bool is_max) {
   if (call.size() > 1 && std::holds_alternative<TensorArg>(call.args[1])) {
     const ElementType type = result_type(b, {call.tensor(0), call.tensor(1)}, call.default_float);
     auto operands = promote_and_broadcast(b, {x, call.tensor(1).value}, type);
-    return {is_max ? b.max(operands[0], operands[1]) : b.min(operands[0], operands[1])};
+    return {nan_propagating(b, is_max ? BinaryOp::kMaximum : BinaryOp::kMinimum, operands[0],
+                            operands[1])};
   }
   const ReductionArgs args = parse_reduction_args(call, 1);
   if (!args.single_dim) return extreme_reduction(b, op, x, std::nullopt, false, is_max);
