@@ -5,13 +5,18 @@
 // functions emit the StableHLO that turns the storage value into the view's
 // logical value and back, picking the cheapest chain for the layout:
 //   - covering views: one reshape (or, for writes, none);
-//   - layouts that are a box in some row-major reshaping of the storage
-//     (slices, selects, narrow, permutations, expand, size-1 dims, diagonals):
-//     reshape, slice, transpose, broadcast; writes use dynamic_update_slice;
-//   - strided layouts whose innermost stride does not divide the next one:
-//     a strided slice; writes use pad + select inside the bounding block;
-//   - everything else (overlapping windows, odd strides): gather / scatter with
-//     indices computed from iota, never from a constant table.
+//   - layouts that are a box in some row-major reshaping of the storage, found
+//     along the storage's own dims first (slices, selects, narrow, steps,
+//     permutations, expand, size-1 dims): reshape, slice, transpose,
+//     broadcast_in_dim; writes are one dynamic_update_slice;
+//   - layouts whose innermost stride does not divide the next larger one
+//     (diagonals, x[:, 1::3] of 16 columns): one strided slice; writes pad +
+//     select inside the bounding block;
+//   - layouts that run past the storage's end in such a reshaping: the same on
+//     a padded segment;
+//   - everything else (overlapping windows, interleaved strides): gather or
+//     scatter with indices computed from iota (never a constant table), the
+//     contiguous innermost dim taken as a window.
 // A view whose element type differs from the storage's reinterprets the bytes:
 // bitcast_convert, with pred handled as bytes (convert to/from u8) and complex
 // split into (real, imag) pairs, since StableHLO cannot bitcast those.
