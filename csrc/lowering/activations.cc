@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lowering/broadcast.h"
+#include "lowering/dtype_names.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
@@ -15,33 +16,10 @@ using stablehlo::ComparisonDirection;
 using stablehlo::is_floating;
 using stablehlo::UnaryOp;
 
-std::string torch_type_name(ElementType t) {
-  switch (t) {
-    case ElementType::kPred:
-      return "Bool";
-    case ElementType::kU8:
-      return "Byte";
-    case ElementType::kS8:
-      return "Char";
-    case ElementType::kS16:
-      return "Short";
-    case ElementType::kS32:
-      return "Int";
-    case ElementType::kS64:
-      return "Long";
-    case ElementType::kC64:
-      return "ComplexFloat";
-    case ElementType::kC128:
-      return "ComplexDouble";
-    default:
-      return std::string(stablehlo::short_name(t));
-  }
-}
-
 // PyTorch's CPU kernel for this op has no case for the dtype: NotImplementedError.
 [[noreturn]] void no_kernel(const OpCall& call, ElementType t) {
   throw Unsupported("\"" + std::string(call.name) + "_cpu\" not implemented for '" +
-                    torch_type_name(t) + "'");
+                    std::string(scalar_type_name(t)) + "'");
 }
 
 // The half types compute in f32 and round once, as PyTorch's CPU kernels do.

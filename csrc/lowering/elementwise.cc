@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lowering/broadcast.h"
+#include "lowering/dtype_names.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
@@ -19,42 +20,10 @@ using stablehlo::is_integral;
 using stablehlo::is_unsigned_integral;
 using stablehlo::UnaryOp;
 
-// PyTorch's name of a dtype in "not implemented for 'Long'" messages.
-std::string torch_type_name(ElementType t) {
-  switch (t) {
-    case ElementType::kPred:
-      return "Bool";
-    case ElementType::kU8:
-      return "Byte";
-    case ElementType::kS8:
-      return "Char";
-    case ElementType::kS16:
-      return "Short";
-    case ElementType::kS32:
-      return "Int";
-    case ElementType::kS64:
-      return "Long";
-    case ElementType::kF16:
-      return "Half";
-    case ElementType::kBF16:
-      return "BFloat16";
-    case ElementType::kF32:
-      return "Float";
-    case ElementType::kF64:
-      return "Double";
-    case ElementType::kC64:
-      return "ComplexFloat";
-    case ElementType::kC128:
-      return "ComplexDouble";
-    default:
-      return std::string(stablehlo::short_name(t));
-  }
-}
-
 // PyTorch's CPU kernels have no kernel for this dtype: NotImplementedError.
 [[noreturn]] void no_kernel(std::string_view kernel, ElementType t) {
-  throw Unsupported("\"" + std::string(kernel) + "\" not implemented for '" + torch_type_name(t) +
-                    "'");
+  throw Unsupported("\"" + std::string(kernel) + "\" not implemented for '" +
+                    std::string(scalar_type_name(t)) + "'");
 }
 
 bool is_inexact(ElementType t) { return is_floating(t) || is_complex(t); }
@@ -426,32 +395,11 @@ std::vector<Value> frac_rule(Builder& b, const OpCall& call) {
 
 // --- lerp, addcmul, addcdiv --------------------------------------------------
 
-std::string type_meta_name(ElementType t) {
-  switch (t) {
-    case ElementType::kF32:
-      return "float";
-    case ElementType::kF64:
-      return "double";
-    case ElementType::kBF16:
-      return "c10::BFloat16";
-    case ElementType::kF16:
-      return "c10::Half";
-    case ElementType::kS64:
-      return "long int";
-    case ElementType::kS32:
-      return "int";
-    case ElementType::kPred:
-      return "bool";
-    default:
-      return torch_type_name(t);
-  }
-}
-
 void check_same_dtype(Builder& b, Value self, Value other, std::string_view what) {
   if (b.element_type(self) != b.element_type(other)) {
-    throw InvalidArgument("expected dtype " + type_meta_name(b.element_type(self)) + " for `" +
-                          std::string(what) + "` but got dtype " +
-                          type_meta_name(b.element_type(other)));
+    throw InvalidArgument("expected dtype " + std::string(type_meta_name(b.element_type(self))) +
+                          " for `" + std::string(what) + "` but got dtype " +
+                          std::string(type_meta_name(b.element_type(other))));
   }
 }
 
@@ -481,8 +429,8 @@ std::vector<Value> lerp_rule(Builder& b, const OpCall& call) {
 
 void check_value(Builder& b, ElementType result, const std::optional<TensorArg>& value) {
   if (value && is_complex(b.element_type(value->value)) && !is_complex(result)) {
-    throw InvalidArgument("value cannot be converted to type " + type_meta_name(result) +
-                          " without overflow");
+    throw InvalidArgument("value cannot be converted to type " +
+                          std::string(type_meta_name(result)) + " without overflow");
   }
 }
 
