@@ -29,8 +29,13 @@ std::string shape_string(const std::vector<int64_t>& dims) {
 
 // Converts as PyTorch's copy does: complex into a real type keeps the real
 // part (PyTorch warns), complex into bool is "either part nonzero".
+// Floats into integers narrower than 32 bits go through s32 and wrap, as
+// PyTorch's CPU casts do (-1.0 -> 255 in uint8), where XLA would saturate.
 Value convert_like_copy(Builder& b, Value x, ElementType to) {
   ElementType from = b.element_type(x);
+  if (stablehlo::is_floating(from) && stablehlo::is_integral(to) && stablehlo::byte_width(to) < 4) {
+    return b.convert(b.convert(x, ElementType::kS32), to);
+  }
   if (!is_complex(from) || is_complex(to)) return b.convert(x, to);
   if (to == ElementType::kPred) {
     Value zero = b.zeros(b.type(x));
