@@ -31,7 +31,7 @@ struct Builder::Impl {
   bool finished = false;
 
   Impl();
-  Value new_value(const TensorType& type);
+  Value new_value(TensorType type);
   const TensorType& type(Value v) const;
   // Throws when `v` is not a value of this function or not visible here.
   void check_operand(std::string_view op, Value v) const;
@@ -40,11 +40,15 @@ struct Builder::Impl {
   // the stablehlo.return of what `body` yields.
   Block build_region(Builder& b, std::string_view op, const std::vector<TensorType>& arg_types,
                      const RegionBody& body);
-  std::vector<Value> append(std::string_view name, const std::vector<Value>& operands,
+  // Appends an op without results to the current block; the reference is
+  // valid until the next op is appended.
+  Operation& push(std::string_view name, std::vector<Value> operands, std::string attributes,
+                  std::vector<Block> regions);
+  std::vector<Value> append(std::string_view name, std::vector<Value> operands,
                             const std::vector<TensorType>& result_types, std::string attributes,
                             std::vector<Block> regions);
-  Value append1(std::string_view name, const std::vector<Value>& operands,
-                const TensorType& result_type, std::string attributes = {});
+  Value append1(std::string_view name, std::vector<Value> operands, TensorType result_type,
+                std::string attributes = {});
   // A stablehlo.constant of explicit values (int64_t or double).
   template <class T>
   Value dense(const std::vector<T>& values, const TensorType& type);

@@ -49,7 +49,7 @@ Value Builder::reshape(Value x, const std::vector<int64_t>& dims) {
   if (result.numel() != t.numel()) {
     fail(kOp, "cannot reshape " + t.to_string() + " to " + list_text(dims));
   }
-  return impl_->append1(kOp, {x}, result);
+  return impl_->append1(kOp, {x}, std::move(result));
 }
 
 Value Builder::transpose(Value x, const std::vector<int64_t>& permutation) {
@@ -61,7 +61,7 @@ Value Builder::transpose(Value x, const std::vector<int64_t>& permutation) {
   TensorType result{t.element, {}};
   result.dims.reserve(permutation.size());
   for (int64_t p : permutation) result.dims.push_back(t.dims[p]);
-  return impl_->append1(kOp, {x}, result, "permutation = " + i64_array(permutation));
+  return impl_->append1(kOp, {x}, std::move(result), "permutation = " + i64_array(permutation));
 }
 
 Value Builder::broadcast_in_dim(Value x, const std::vector<int64_t>& dims,
@@ -106,7 +106,7 @@ Value Builder::slice(Value x, const std::vector<int64_t>& start, const std::vect
     }
     result.dims.push_back((limit[i] - start[i] + steps[i] - 1) / steps[i]);
   }
-  return impl_->append1(kOp, {x}, result,
+  return impl_->append1(kOp, {x}, std::move(result),
                         "start_indices = " + i64_array(start) + ", limit_indices = " +
                             i64_array(limit) + ", strides = " + i64_array(steps));
 }
@@ -172,7 +172,8 @@ Value Builder::concatenate(const std::vector<Value>& inputs, int64_t dimension) 
     }
     result.dims[dimension] += t.dims[dimension];
   }
-  return impl_->append1(kOp, inputs, result, "dimension = " + std::to_string(dimension) + " : i64");
+  return impl_->append1(kOp, inputs, std::move(result),
+                        "dimension = " + std::to_string(dimension) + " : i64");
 }
 
 Value Builder::pad(Value x, Value padding_value, const std::vector<int64_t>& low,
@@ -201,7 +202,7 @@ Value Builder::pad(Value x, Value padding_value, const std::vector<int64_t>& low
     }
     result.dims.push_back(size);
   }
-  return impl_->append1(kOp, {x, padding_value}, result,
+  return impl_->append1(kOp, {x, padding_value}, std::move(result),
                         "edge_padding_low = " + i64_array(low) + ", edge_padding_high = " +
                             i64_array(high) + ", interior_padding = " + i64_array(inner));
 }

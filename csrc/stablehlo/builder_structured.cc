@@ -203,7 +203,7 @@ Value Builder::dot_general(Value lhs, Value rhs, const DotDimensions& dimensions
   append_field(attr, "rhs_contracting_dimensions", d.rhs_contracting);
   attr += '>';
   detail::append_precision(attr, precision);
-  return impl_->append1(kOp, {lhs, rhs}, result, std::move(attr));
+  return impl_->append1(kOp, {lhs, rhs}, std::move(result), std::move(attr));
 }
 
 Value Builder::gather(Value operand, Value start_indices, const GatherDimensions& dimensions,
@@ -283,7 +283,7 @@ Value Builder::gather(Value operand, Value start_indices, const GatherDimensions
   attr += "index_vector_dim = " + std::to_string(d.index_vector_dim) +
           ">, slice_sizes = " + i64_array(slice_sizes) +
           ", indices_are_sorted = " + (indices_are_sorted ? "true" : "false");
-  return impl_->append1(kOp, {operand, start_indices}, result, std::move(attr));
+  return impl_->append1(kOp, {operand, start_indices}, std::move(result), std::move(attr));
 }
 
 Value Builder::scatter(Value operand, Value scatter_indices, Value updates,

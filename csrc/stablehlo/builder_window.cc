@@ -140,7 +140,7 @@ Value Builder::convolution(Value lhs, Value rhs, const ConvDimensions& dimension
           ", feature_group_count = " + std::to_string(feature_group_count) +
           " : i64, batch_group_count = " + std::to_string(batch_group_count) + " : i64";
   detail::append_precision(attr, precision);
-  return impl_->append1(kOp, {lhs, rhs}, result, std::move(attr));
+  return impl_->append1(kOp, {lhs, rhs}, std::move(result), std::move(attr));
 }
 
 Value Builder::select_and_scatter(Value operand, Value source, Value init,
