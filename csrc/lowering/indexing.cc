@@ -285,37 +285,21 @@ IndexPlan plan_indexing(Builder& b, Value self, const std::vector<std::optional<
   const bool adjacent = plan.indexed_dims.back() - plan.indexed_dims.front() + 1 ==
                         static_cast<int64_t>(plan.indexed_dims.size());
   const int64_t batch_position = adjacent ? plan.indexed_dims.front() : 0;
-  int64_t position = 0;
+  std::vector<int64_t> unindexed_sizes;
   for (int64_t d = 0; d < rank; ++d) {
-    if (std::find(plan.indexed_dims.begin(), plan.indexed_dims.end(), d) !=
+    if (std::find(plan.indexed_dims.begin(), plan.indexed_dims.end(), d) ==
         plan.indexed_dims.end()) {
-      continue;
+      unindexed_sizes.push_back(self_dims[d]);
     }
-    if (position == batch_position) position += batch_rank;
-    plan.window_positions.push_back(position++);
   }
-  plan.result_dims.assign(batch_rank + rank - plan.indexed_dims.size(), 0);
-  {
-    size_t window = 0, batch = 0;
-    for (int64_t p = 0; p < static_cast<int64_t>(plan.result_dims.size()); ++p) {
-      const bool is_window =
-          window < plan.window_positions.size() && plan.window_positions[window] == p;
-      if (is_window) {
-        int64_t unindexed = -1;
-        for (int64_t d = 0, seen = -1; d < rank; ++d) {
-          if (std::find(plan.indexed_dims.begin(), plan.indexed_dims.end(), d) ==
-                  plan.indexed_dims.end() &&
-              ++seen == static_cast<int64_t>(window)) {
-            unindexed = d;
-            break;
-          }
-        }
-        plan.result_dims[p] = self_dims[unindexed];
-        ++window;
-      } else {
-        plan.result_dims[p] = plan.batch_dims[batch++];
-      }
-    }
+  plan.result_dims.assign(unindexed_sizes.begin(), unindexed_sizes.begin() + batch_position);
+  plan.result_dims.insert(plan.result_dims.end(), plan.batch_dims.begin(), plan.batch_dims.end());
+  plan.result_dims.insert(plan.result_dims.end(), unindexed_sizes.begin() + batch_position,
+                          unindexed_sizes.end());
+  plan.window_positions = iota_list(0, batch_position);
+  const int64_t result_rank = static_cast<int64_t>(plan.result_dims.size());
+  for (int64_t p = batch_position + batch_rank; p < result_rank; ++p) {
+    plan.window_positions.push_back(p);
   }
   if (numel(plan.result_dims) == 0) return plan;
 

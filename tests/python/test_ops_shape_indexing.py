@@ -6,6 +6,8 @@ backward, and the errors CPU raises.
 
 Out-of-range index values are not checked on the device (that needs a sync):
 those tests only require that the device does not crash."""
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -482,10 +484,7 @@ def test_embedding_backward(dtype, padding_idx, scale):
     torch.manual_seed(0)
     cpu = torch.nn.Embedding(10, 4, padding_idx=padding_idx, scale_grad_by_freq=scale,
                              dtype=dtype)
-    dev = torch.nn.Embedding(10, 4, padding_idx=padding_idx, scale_grad_by_freq=scale,
-                             dtype=dtype, device=DEVICE)
-    with torch.no_grad():
-        dev.weight.copy_(cpu.weight.to(DEVICE))
+    dev = copy.deepcopy(cpu).to(DEVICE)
     indices = index([[1, 9, 1, 0], [0, 4, 9, 1]])
     grad = make((2, 4, 4), dtype, seed=1)
     cpu(indices).backward(grad)
