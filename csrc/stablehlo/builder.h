@@ -71,9 +71,12 @@ enum class BinaryOp {
   kDivide,     // integer division truncates toward zero, as in C
   kRemainder,  // sign follows the dividend, as C fmod
   kPower,
-  kMaximum,  // propagates NaN
-  kMinimum,  // propagates NaN
-  kAnd,      // logical for pred, bitwise for integers
+  // Propagate NaN per StableHLO, but XLA:CPU compiles them as compare-and-select
+  // (NaN only from the lhs) unless xla_cpu_enable_fast_min_max is off in the
+  // compile options; rules that must propagate NaN say so explicitly.
+  kMaximum,
+  kMinimum,
+  kAnd,  // logical for pred, bitwise for integers
   kOr,
   kXor,
   kShiftLeft,
