@@ -71,7 +71,7 @@ Value splat_int_1d(Builder& b, int64_t value, int64_t size, ElementType type) {
 // --- arange ------------------------------------------------------------------
 
 // at::native::compute_arange_size: checks in double; the length exactly in
-// int64 for an int64 result over integral bounds, else ceil in double.
+// int64 for an int64 result, else ceil in double.
 int64_t arange_size(const StaticScalar& start, const StaticScalar& end, const StaticScalar& step,
                     ElementType type) {
   double dstart = to_double(start), dend = to_double(end), dstep = to_double(step);
@@ -84,9 +84,11 @@ int64_t arange_size(const StaticScalar& start, const StaticScalar& end, const St
     throw InvalidArgument("upper bound and lower bound inconsistent with step sign");
   }
   double size;
-  if (type == ElementType::kS64 && is_integral_scalar(start) && is_integral_scalar(end) &&
-      is_integral_scalar(step)) {
+  if (type == ElementType::kS64) {
+    // PyTorch 2.13 truncates every bound to int64 first, integral or not (a
+    // ValueError on CPU when the step truncates to zero).
     int64_t xstart = to_int64(start), xend = to_int64(end), xstep = to_int64(step);
+    if (xstep == 0) throw InvalidArgument("step must be nonzero");
     int64_t sign = xstep > 0 ? 1 : -1;
     size = static_cast<double>((xend - xstart + xstep - sign) / xstep);
   } else {
@@ -112,10 +114,6 @@ std::vector<Value> arange_rule(Builder& b, const OpCall& call) {
                       "'");
   }
   int64_t size = arange_size(start, end, step, type);
-  // PyTorch checks the int64 step after truncation too (a ValueError there).
-  if (type == ElementType::kS64 && to_int64(step) == 0) {
-    throw InvalidArgument("step must be nonzero");
-  }
   if (!is_floating(type)) {
     Value index = iota_1d(b, size, ElementType::kS64);
     Value values = b.add(splat_int_1d(b, to_int64(start), size, ElementType::kS64),

@@ -36,6 +36,7 @@ def raises_like_cpu(fn):
 
 @pytest.mark.parametrize("args", [(5,), (1, 10, 2), (10, 0, -3), (-3, 4), (3, 3), (0, 1, 0.1),
                                   (-3.5, 2, 0.5), (1, 2.5, 0.25), (0.5, 5), (-0.5, 5, 1.5),
+                                  (0, 2.9), (2.7, 0, -1.0),
                                   (2**40, 2**40 + 5)], ids=str)
 @pytest.mark.parametrize("dtype", [None, torch.float32, torch.bfloat16, torch.float64, torch.int64,
                                    torch.int32, torch.float16], ids=str)

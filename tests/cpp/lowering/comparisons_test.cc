@@ -370,7 +370,12 @@ TEST(FactoryRules, ArangeLengthAndValues) {
             (std::vector<int64_t>{0}));
   EXPECT_EQ(arange(real(0), real(1), real(0.1), E::kF32).result_types()[0].dims,
             (std::vector<int64_t>{10}));
-  // int64 over integral bounds is exact: (end - start + step - sign) / step.
+  // int64 is exact over the truncated bounds: (end - start + step - sign) / step.
+  EXPECT_EQ(arange(real(0), real(2.9), integer(1), E::kS64).result_types()[0].dims,
+            (std::vector<int64_t>{2}));
+  EXPECT_EQ(arange(real(0), real(2.9), integer(1), E::kS32).result_types()[0].dims,
+            (std::vector<int64_t>{3}));
+  EXPECT_THROW(arange(integer(0), integer(1), real(0.1), E::kS64), InvalidArgument);
   EXPECT_EQ(arange(integer(10), integer(-3), integer(-4), E::kS64).result_types()[0].dims,
             (std::vector<int64_t>{4}));
   EXPECT_EQ(arange(real(-0.5), real(5), real(1.5), E::kS32).result_types()[0].dims,
