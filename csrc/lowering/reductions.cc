@@ -80,6 +80,25 @@ ElementType widened_integer_result(ElementType input, std::optional<ElementType>
   return input;
 }
 
+// out= forms compute in the out tensor's dtype where PyTorch's kernels do:
+// sum/prod/cumsum/cumprod treat it as the dtype argument (even float -> int),
+// mean/logsumexp/var/std use it when it is a floating type.
+std::optional<ElementType> out_dtype(const OpCall& call) {
+  if (call.out_element_types.empty()) return std::nullopt;
+  return call.out_element_types.front();
+}
+
+std::optional<ElementType> dtype_or_out(const OpCall& call, std::optional<ElementType> dtype) {
+  return dtype ? dtype : out_dtype(call);
+}
+
+// The floating type to compute a floating reduction of `input` in.
+ElementType floating_out_or(const OpCall& call, ElementType natural) {
+  const std::optional<ElementType> out = out_dtype(call);
+  if (out && stablehlo::is_floating(*out) && !stablehlo::is_complex(natural)) return *out;
+  return natural;
+}
+
 // --- which dims, and the result's shape --------------------------------------
 
 struct Reduction {
@@ -250,13 +269,17 @@ std::vector<Value> sum_rule(Builder& b, const OpCall& call) {
   const Value x = call.tensor(0).value;
   const ReductionArgs args = parse_reduction_args(call, 1);
   const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
-  return {sum_in(b, x, r, widened_integer_result(b.element_type(x), args.dtype))};
+  const ElementType result_type =
+      widened_integer_result(b.element_type(x), dtype_or_out(call, args.dtype));
+  return {sum_in(b, x, r, result_type)};
 }
 
 std::vector<Value> mean_rule(Builder& b, const OpCall& call) {
   const Value x = call.tensor(0).value;
   const ReductionArgs args = parse_reduction_args(call, 1);
-  const ElementType result_type = args.dtype.value_or(b.element_type(x));
+  ElementType result_type = args.dtype.value_or(b.element_type(x));
+  if (!args.dtype && is_floating_or_complex(result_type))
+    result_type = floating_out_or(call, result_type);
   if (!is_floating_or_complex(result_type)) {
     throw InvalidArgument(std::string("mean(): could not infer output dtype. ") +
                           (args.dtype ? "Optional dtype" : "Input dtype") +
@@ -275,7 +298,8 @@ std::vector<Value> prod_rule(Builder& b, const OpCall& call) {
   const Value x = call.tensor(0).value;
   const ReductionArgs args = parse_reduction_args(call, 1);
   const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
-  const ElementType result_type = widened_integer_result(b.element_type(x), args.dtype);
+  const ElementType result_type =
+      widened_integer_result(b.element_type(x), dtype_or_out(call, args.dtype));
   const ElementType acc = accumulation_type(result_type);
   Value widened = b.convert(b.convert(x, result_type), acc);
   Value product = reduce_with(b, widened, b.constant(1, acc), r.dims, BinaryOp::kMultiply);
@@ -406,10 +430,12 @@ struct Moments {
 // var = sum(|x - mean|^2) / max(N - correction, 0): as PyTorch, too large a
 // correction gives inf/nan rather than an error.
 Moments moments(Builder& b, const OpCall& call) {
-  const Value x = call.tensor(0).value;
-  const ElementType type = b.element_type(x);
-  if (!is_floating_or_complex(type))
+  Value x = call.tensor(0).value;
+  if (!is_floating_or_complex(b.element_type(x)))
     throw InvalidArgument("std and var only support floating point and complex dtypes");
+  if (call.out_element_types.size() == 1)
+    x = b.convert(x, floating_out_or(call, b.element_type(x)));
+  const ElementType type = b.element_type(x);
   const MomentArgs args = parse_moment_args(call);
   const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
   const ElementType acc = accumulation_type(type);
@@ -500,7 +526,8 @@ std::vector<Value> logsumexp_rule(Builder& b, const OpCall& call) {
   const Value x = call.tensor(0).value;
   const ReductionArgs args = parse_reduction_args(call, 1);
   const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
-  const ElementType result_type = to_floating(b.element_type(x), call.default_float);
+  const ElementType result_type =
+      floating_out_or(call, to_floating(b.element_type(x), call.default_float));
   const ElementType acc = accumulation_type(result_type);
   Value wide = b.convert(x, acc);
 
@@ -583,7 +610,8 @@ std::vector<Value> cumulative(Builder& b, const OpCall& call, BinaryOp op, doubl
   const Value x = call.tensor(0).value;
   const int64_t dim = wrap_dim(call.int_at(1), b.rank(x));
   const std::optional<ElementType> dtype = call.size() > 2 ? call.optional_dtype(2) : std::nullopt;
-  const ElementType result_type = widened_integer_result(b.element_type(x), dtype);
+  const ElementType result_type =
+      widened_integer_result(b.element_type(x), dtype_or_out(call, dtype));
   const ElementType acc = accumulation_type(result_type);
   Value wide = b.convert(b.convert(x, result_type), acc);
   if (b.rank(x) == 0) return {b.convert(wide, result_type)};

@@ -275,6 +275,18 @@ def test_out_forms():
     check(lambda t, o: torch.prod(t, 1, out=o), x, torch.empty(3))
     check(lambda t, o: torch.logsumexp(t, 1, out=o), x, torch.empty(3))
     check(lambda t, o: torch.linalg.vector_norm(t, out=o), x, torch.empty(()))
+    # PyTorch computes these in the out tensor's dtype (float -> int64 included).
+    wide = make((3, 100), torch.float32, seed=7)
+    for out_dtype in (torch.float64, torch.int64, torch.bfloat16):
+        for fn in (lambda t, o: torch.sum(t, 1, out=o), lambda t, o: torch.prod(t[:, :8], 1, out=o),
+                   lambda t, o: torch.mean(t, 1, out=o), lambda t, o: torch.var(t, 1, out=o)):
+            check(fn, wide, torch.empty(3, dtype=out_dtype))
+    # CPU's logsumexp takes exp in the input's dtype before summing into a double
+    # out; we stay in double throughout.
+    check(lambda t, o: torch.logsumexp(t, 1, out=o), wide, torch.empty(3, dtype=torch.float64),
+          atol=1e-7, rtol=1e-8)
+    check(lambda t, o: torch.cumsum(t, 1, out=o), wide, torch.empty(3, 100, dtype=torch.float64))
+    check(lambda t, o: torch.cumsum(t, 1, out=o), wide, torch.empty(3, 100, dtype=torch.int32))
     # Writing the result through a view of a bigger tensor.
     check(lambda t, o: torch.sum(t, 0, out=o[1]), x, torch.zeros(2, 4))
 
@@ -293,9 +305,10 @@ def test_inplace_cumulative():
                                     dict(unbiased=False), dict(correction=7)], ids=str)
 def test_variance_corrections(kwargs, dtype):
     x = make((3, 4), dtype, seed=8)
+    tol = dict(atol=1e-6, rtol=1.3e-6) if dtype.is_complex else {}  # op_testing: complex exact
     for fn in (torch.var, torch.std, torch.var_mean, torch.std_mean):
-        check(lambda t: fn(t, 1, **kwargs), x)
-        check(lambda t: fn(t, **kwargs), x)
+        check(lambda t: fn(t, 1, **kwargs), x, **tol)
+        check(lambda t: fn(t, **kwargs), x, **tol)
 
 
 def test_variance_changing_correction_does_not_break():
