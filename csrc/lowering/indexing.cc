@@ -79,6 +79,15 @@ Builder::RegionBody replacer() {
   return [](Builder&, const std::vector<Value>& args) { return std::vector<Value>{args[1]}; };
 }
 
+// Python's negative indices counted from the end of a dimension of `size`;
+// the result is s64.
+Value wrap_negative(Builder& b, Value index, int64_t size) {
+  const Value as_s64 = b.convert(index, ElementType::kS64);
+  const TensorType type = b.type(as_s64);
+  const Value negative = b.compare(ComparisonDirection::kLT, as_s64, b.zeros(type));
+  return b.select(negative, b.add(as_s64, b.splat(static_cast<double>(size), type)), as_s64);
+}
+
 // Rows of `operand` along `dim` picked by `indices` of any shape: the result
 // has shape operand[:dim] + indices.shape + operand[dim+1:].
 Value gather_slices(Builder& b, Value operand, int64_t dim, Value indices) {
@@ -308,11 +317,8 @@ IndexPlan plan_indexing(Builder& b, Value self, const std::vector<std::optional<
   column_dims.push_back(1);
   std::vector<Value> columns;
   for (size_t k = 0; k < indices.size(); ++k) {
-    const TensorType type{ElementType::kS64, plan.batch_dims};
-    const Value index = broadcast_to(b, b.convert(indices[k], ElementType::kS64), plan.batch_dims);
-    const Value size = b.splat(static_cast<double>(self_dims[plan.indexed_dims[k]]), type);
-    const Value negative = b.compare(ComparisonDirection::kLT, index, b.zeros(type));
-    const Value wrapped = b.select(negative, b.add(index, size), index);
+    const Value index = broadcast_to(b, indices[k], plan.batch_dims);
+    const Value wrapped = wrap_negative(b, index, self_dims[plan.indexed_dims[k]]);
     columns.push_back(b.reshape(wrapped, column_dims));
   }
   plan.start_indices = columns.size() == 1 ? columns[0] : b.concatenate(columns, batch_rank);
@@ -699,7 +705,29 @@ std::vector<Value> scatter_reduce_rule(Builder& b, const OpCall& call) {
   return {b.convert(result, type)};
 }
 
-// --- index_add ----------------------------------------------------------------------
+// --- index_add / index_copy / index_fill -------------------------------------------
+
+// self with row i of `updates` (its dim-th slices; `updates` has self's shape
+// with `count` along dim, or is 0-d with a 0-d self) combined into row
+// index[i] of self by `update`. Indices are used as given: negative or too
+// large ones are dropped by the scatter.
+Value scatter_rows(Builder& b, Value self, int64_t dim, Value index, Value updates,
+                   const Builder::RegionBody& update) {
+  const int64_t count = b.type(index).numel();
+  if (count == 0 || b.type(self).numel() == 0) return self;
+  const Value target = as_at_least_1d(b, self);
+  const int64_t rank = b.rank(target);
+  ScatterDimensions dn;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d != dim) dn.update_window_dims.push_back(d);
+  }
+  dn.inserted_window_dims = {dim};
+  dn.scatter_dims_to_operand_dims = {dim};
+  dn.index_vector_dim = 1;
+  const Value result =
+      b.scatter(target, b.reshape(index, {count, 1}), as_at_least_1d(b, updates), dn, update);
+  return b.reshape(result, b.dims(self));
+}
 
 std::vector<Value> index_add_rule(Builder& b, const OpCall& call) {
   const Value self = call.tensor(0).value;
@@ -743,30 +771,167 @@ std::vector<Value> index_add_rule(Builder& b, const OpCall& call) {
                           ") should be equal to source.size(dim): (" + std::to_string(source_size) +
                           "), for dim: " + std::to_string(dim));
   }
-  if (count == 0 || b.type(self).numel() == 0) return {self};
-  if (!self_dims.empty() && self_dims[dim] == 0)
+  if (count > 0 && !self_dims.empty() && self_dims[dim] == 0) {
     throw IndexOutOfRange("index out of range in self");
+  }
 
   const ElementType compute = accumulation_type(type);
-  const Value target = b.convert(as_at_least_1d(b, self), compute);
-  Value updates = b.convert(as_at_least_1d(b, source), compute);
+  Value updates = b.convert(source, compute);
   if (alpha) {
     const Value scale = b.convert(alpha->value, compute);
     const Value spread = b.broadcast_in_dim(scale, b.dims(updates), {});
     updates = compute == ElementType::kPred ? b.binary(BinaryOp::kAnd, updates, spread)
                                             : b.mul(updates, spread);
   }
-  const int64_t rank = b.rank(target);
-  ScatterDimensions dn;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (d != dim) dn.update_window_dims.push_back(d);
-  }
-  dn.inserted_window_dims = {dim};
-  dn.scatter_dims_to_operand_dims = {dim};
-  dn.index_vector_dim = 1;
-  const Value result = b.scatter(target, b.reshape(index, {count, 1}), updates, dn,
+  const Value sum = scatter_rows(b, b.convert(self, compute), dim, index, updates,
                                  combiner(BinaryOp::kAdd, compute));
-  return {b.convert(b.reshape(result, self_dims), type)};
+  return {b.convert(sum, type)};
+}
+
+std::vector<Value> index_copy_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(2).value;
+  const Value source = call.tensor(3).value;
+  const int64_t dim = wrap_dim(call.int_at(1), b.rank(self));
+  const ElementType type = b.element_type(self);
+  const ElementType index_type = b.element_type(index);
+  if (b.rank(index) > 1) {
+    throw IndexOutOfRange("index_copy_(): Index should have dimension 1 or 0 (got " +
+                          std::to_string(b.rank(index)) + ")");
+  }
+  if (index_type != ElementType::kS64) {
+    throw InvalidArgument("index_copy_(): Expected a long tensor for index, but got " +
+                          std::string(scalar_type_name(index_type)));
+  }
+  if (b.element_type(source) != type) {
+    throw InvalidArgument(
+        "index_copy_(): self and source expected to have the same dtype, but got (self) " +
+        std::string(scalar_type_name(type)) + " and (source) " +
+        std::string(scalar_type_name(b.element_type(source))));
+  }
+  const std::vector<int64_t>& self_dims = b.dims(self);
+  const std::vector<int64_t>& source_dims = b.dims(source);
+  if (!self_dims.empty() && !source_dims.empty() && self_dims.size() != source_dims.size()) {
+    throw IndexOutOfRange(
+        "index_copy_(): When source and destination are not scalars, their dimensionality "
+        "must match. Source dimensionality (" +
+        std::to_string(source_dims.size()) + "), destination dimensionality (" +
+        std::to_string(self_dims.size()) + ")");
+  }
+  const int64_t count = b.type(index).numel();
+  const int64_t source_size = source_dims.empty() ? 1 : source_dims[dim];
+  if (count != source_size) {
+    throw IndexOutOfRange("index_copy_(): Number of indices (" + std::to_string(count) +
+                          ") should be equal to source.size(dim) (" + std::to_string(source_size) +
+                          ")");
+  }
+  for (size_t d = 0; d < self_dims.size() && d < source_dims.size(); ++d) {
+    if (static_cast<int64_t>(d) != dim && self_dims[d] != source_dims[d]) {
+      throw InvalidArgument(
+          "index_copy_(): Source/destination tensor must have same slice shapes. Destination "
+          "slice shape: " +
+          shape_text(self_dims) + " and source slice shape: " + shape_text(source_dims) +
+          " at dimension " + std::to_string(dim) + ".");
+    }
+  }
+  if (count > 0 && !self_dims.empty() && self_dims[dim] == 0) {
+    throw IndexOutOfRange("index_copy_(): index is out of bounds for dimension " +
+                          std::to_string(dim) + " with size 0");
+  }
+  // A 0-d self takes a [1] source and the other way round.
+  std::vector<int64_t> rows_dims = self_dims;
+  if (!rows_dims.empty()) rows_dims[dim] = count;
+  if (numel(rows_dims) != b.type(source).numel()) {
+    throw InvalidArgument("index_copy_(): Source/destination tensor must have same slice shapes");
+  }
+  const Value rows = b.reshape(source, rows_dims);
+  return {scatter_rows(b, self, dim, index, rows, replacer())};
+}
+
+// index_fill.int_Scalar / .int_Tensor: the rows index[i] along dim set to
+// one value. Negative indices count from the end here, as in PyTorch.
+std::vector<Value> index_fill_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(2).value;
+  const TensorArg& value = call.tensor(3);
+  const int64_t dim = wrap_dim(call.int_at(1), b.rank(self));
+  if (b.element_type(index) != ElementType::kS64) {
+    throw IndexOutOfRange("index_fill_(): Expected dtype int64 for index.");
+  }
+  if (b.rank(index) > 1) throw InvalidArgument("Index has to be a vector/scalar");
+  if (b.rank(value.value) != 0) {
+    throw InvalidArgument(
+        "index_fill_ only supports a 0-dimensional value tensor, but got tensor with " +
+        std::to_string(b.rank(value.value)) + " dimension(s).");
+  }
+  const std::vector<int64_t>& self_dims = b.dims(self);
+  const int64_t count = b.type(index).numel();
+  const int64_t size = self_dims.empty() ? 1 : self_dims[dim];
+  if (count > 0 && size == 0) {
+    throw IndexOutOfRange("index 0 is out of bounds for dimension " + std::to_string(dim) +
+                          " with size 0");
+  }
+  std::vector<int64_t> rows_dims = self_dims;
+  if (!rows_dims.empty()) rows_dims[dim] = count;
+  const Value fill = b.convert(value.value, b.element_type(self));
+  const Value rows = b.broadcast_in_dim(fill, rows_dims, {});
+  return {scatter_rows(b, self, dim, wrap_negative(b, b.reshape(index, {count}), size), rows,
+                       replacer())};
+}
+
+// --- take / put (indices into the flattened tensor) ----------------------------------
+
+void check_long_index(const Builder& b, Value index, const char* op) {
+  const ElementType type = b.element_type(index);
+  if (type != ElementType::kS64) {
+    throw InvalidArgument(std::string(op) + "(): Expected a long tensor for index, but got " +
+                          std::string(scalar_type_name(type)));
+  }
+}
+
+std::vector<Value> take_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(1).value;
+  check_long_index(b, index, "take");
+  const int64_t total = b.type(self).numel();
+  if (total == 0 && b.type(index).numel() > 0) {
+    throw IndexOutOfRange("out of range: tried to access index 0 on an empty tensor.");
+  }
+  const Value flat = b.reshape(self, {total});
+  return {gather_slices(b, flat, 0, wrap_negative(b, index, total))};
+}
+
+// put(self, index, source, accumulate): self.flatten()[index] = source.flatten().
+std::vector<Value> put_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value index = call.tensor(1).value;
+  const Value source = call.tensor(2).value;
+  const bool accumulate = call.size() > 3 && call.bool_at(3);
+  check_long_index(b, index, "put_");
+  const ElementType type = b.element_type(self);
+  if (b.element_type(source) != type) {
+    throw InvalidArgument(
+        "put_(): self and source expected to have the same dtype, but got self.dtype = " +
+        std::string(scalar_type_name(type)) +
+        " and source.dtype = " + std::string(scalar_type_name(b.element_type(source))));
+  }
+  const int64_t count = b.type(index).numel();
+  if (b.type(source).numel() != count) {
+    throw IndexOutOfRange(
+        "put_(): Expected source and index to have the same number of elements, but got "
+        "source.numel() = " +
+        std::to_string(b.type(source).numel()) + ", index.numel() = " + std::to_string(count));
+  }
+  const int64_t total = b.type(self).numel();
+  if (count == 0) return {self};
+  if (total == 0) throw IndexOutOfRange("put_(): Tried to put elements into an empty tensor");
+  const Value positions = wrap_negative(b, b.reshape(index, {count}), total);
+  const ElementType compute = accumulate ? accumulation_type(type) : type;
+  const Value flat = b.convert(b.reshape(self, {total}), compute);
+  const Value values = b.convert(b.reshape(source, {count}), compute);
+  const Value result = scatter_rows(b, flat, 0, positions, values,
+                                    accumulate ? combiner(BinaryOp::kAdd, compute) : replacer());
+  return {b.convert(b.reshape(result, b.dims(self)), type)};
 }
 
 }  // namespace
@@ -787,6 +952,10 @@ void add_indexing_rules(RuleTable& table) {
   table.add("scatter_add", {&scatter_add_rule, {}});
   table.add("scatter_reduce", {&scatter_reduce_rule, {}});
   table.add("index_add", {&index_add_rule, {}});
+  table.add("index_copy", {&index_copy_rule, {}});
+  table.add("index_fill", {&index_fill_rule, {}});
+  table.add("take", {&take_rule, {}});
+  table.add("put", {&put_rule, {}});
 }
 
 }  // namespace torch_pjrt::lowering

@@ -386,6 +386,42 @@ def test_index_add_edges_and_errors():
     check_raises(lambda t, i, s: t.index_add(0, i, s), x, index([0]), make((1, 5), torch.float32))
 
 
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+def test_index_copy_fill_take_put(dtype):
+    x = make((4, 3), dtype)
+    check_op(lambda t, i, s: t.index_copy(0, i, s), x, index([3, 0]), make((2, 3), dtype, seed=1))
+    check_op(lambda t, i, s: t.index_copy_(1, i, s), x, index(2), make((4, 1), dtype, seed=2))
+    check_op(lambda t, i: t.index_fill(1, i, 1), x, index([0, -1]))
+    check_op(lambda t, i, v: t.index_fill_(0, i, v), x, index([2]), make((), dtype, seed=3))
+    check_op(lambda t, i: t.take(i), x, index([[0, -1], [5, 11]]))
+    check_op(lambda t, i, s: t.put(i, s), x, index([1, -2, 7]), make((3,), dtype, seed=4))
+    if dtype != torch.bool:
+        check_op(lambda t, i, s: t.put_(i, s, accumulate=True), x, index([1, -1, 1]),
+                 make((3,), dtype, seed=5))
+
+
+def test_index_copy_fill_take_put_edges_and_errors():
+    check_op(lambda t, i, s: t.index_copy(0, i, s), make((), torch.float32), index([0]),
+             make((), torch.float32, seed=1))
+    check_op(lambda t, i: t.index_fill(0, i, 2.5), make((3, 2), torch.int64), index([1]))
+    check_op(lambda t, i: t.take(i), make((3, 4), torch.float32).t(), index(5))
+    check_op(lambda t, i: t.take(i), make((0,), torch.float32), index([]))
+    check_op(lambda t, i, s: t.put(i, s), make((2, 3), torch.float32, noncontiguous=True),
+             index([[0, 5]]), make((2,), torch.float32, seed=1))
+    x = make((3, 4), torch.float32)
+    check_raises(lambda t, i, s: t.index_copy(0, i, s), x, index([1], torch.int32),
+                 make((1, 4), torch.float32))
+    check_raises(lambda t, i, s: t.index_copy(0, i, s), x, index([1]), make((2, 4), torch.float32))
+    check_raises(lambda t, i, s: t.index_copy(0, i, s), x, index([1]), make((1, 4), torch.float64))
+    check_raises(lambda t, i: t.index_fill(0, i, 1.0), x, index([1], torch.int32))
+    check_raises(lambda t, i, v: t.index_fill(0, i, v), x, index([1]), make((1,), torch.float32))
+    check_raises(lambda t, i: t.take(i), x, index([1], torch.int32))
+    check_raises(lambda t, i, s: t.put(i, s), x, index([1, 2]), make((3,), torch.float32))
+    check_raises(lambda t, i, s: t.put(i, s), x, index([1]), make((1,), torch.float64))
+    device_does_not_crash(lambda t, i: t.take(i), x, index([12]))
+    device_does_not_crash(lambda t, i: t.index_fill(1, i, 0.0), x, index([4]))
+
+
 # ---------------------------------------------------------------- gather / scatter
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
@@ -508,3 +544,26 @@ def test_embedding_errors():
     check_raises(lambda w, i: F.embedding(i, w), weight, torch.tensor([1.0]))
     check_raises(lambda w, i: torch.embedding(w, i), make((10,), torch.float32), index([1]))
     device_does_not_crash(lambda w, i: F.embedding(i, w), weight, index([10]))
+
+
+# ---------------------------------------------------------------- the less common dtypes
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.uint8, torch.int8, torch.int16,
+                                   torch.complex64], ids=str)
+def test_other_dtypes(dtype):
+    x = make((3, 4), dtype)
+    i = index([2, 0, 2])
+
+    def put(t, i, v):
+        t[i] = v
+        return t
+
+    check_op(lambda a, b: torch.cat([a, b], 1), x, make((3, 2), dtype, seed=1))
+    check_op(lambda t: torch.roll(torch.flip(t, [1]), 1, 0), x)
+    check_op(lambda t: torch.tril(F.pad(t, (1, 1), value=2)), x)
+    check_op(lambda t, i: t[:, i], x, i)
+    check_op(put, x, i, make((4,), dtype, seed=2))
+    check_op(lambda t, i: torch.gather(t, 0, i), x, index([[2, 0, 1, 1]]))
+    check_op(lambda t, i, s: t.index_add(0, i, s), x, i, make((3, 4), dtype, seed=3))
+    check_op(lambda t, i, s: t.scatter_add(1, i, s), x, index([[3, 3], [0, 1], [2, 2]]),
+             make((3, 2), dtype, seed=4))

@@ -487,5 +487,54 @@ TEST(IndexingRules, GatherScatterValues) {
             (std::vector<float>{0, 1, 8, 3, 4, 19}));
 }
 
+TEST(IndexingRules, RowAndFlatWrites) {
+  for (E type : kDtypes) {
+    EXPECT_EQ(
+        compiles("index_copy", "", {t(type, {3, 4}), i64(1), t(E::kS64, {2}), t(type, {3, 2})}),
+        t(type, {3, 4}));
+    EXPECT_EQ(compiles("index_fill", "int_Scalar",
+                       {t(type, {3, 4}), i64(0), t(E::kS64, {2}), Number{E::kF64}}),
+              t(type, {3, 4}));
+    EXPECT_EQ(compiles("take", "", {t(type, {3, 4}), t(E::kS64, {2, 2})}), t(type, {2, 2}));
+    EXPECT_EQ(compiles("put", "", {t(type, {3, 4}), t(E::kS64, {5}), t(type, {5}), Arg{true}}),
+              t(type, {3, 4}));
+  }
+  EXPECT_EQ(compiles("index_copy", "", {t(E::kF32, {}), i64(0), t(E::kS64, {1}), t(E::kF32, {})}),
+            t(E::kF32, {}));
+  EXPECT_EQ(compiles("index_fill", "int_Tensor",
+                     {t(E::kF32, {}), i64(0), t(E::kS64, {}), t(E::kF32, {})}),
+            t(E::kF32, {}));
+  EXPECT_EQ(compiles("take", "", {t(E::kF32, {0}), t(E::kS64, {0})}), t(E::kF32, {0}));
+  EXPECT_THROW(lower("index_copy", "", {t(E::kF32, {3}), i64(0), t(E::kS32, {1}), t(E::kF32, {1})}),
+               InvalidArgument);
+  EXPECT_THROW(lower("index_fill", "int_Tensor",
+                     {t(E::kF32, {3}), i64(0), t(E::kS64, {1}), t(E::kF32, {1})}),
+               InvalidArgument);
+  EXPECT_THROW(lower("take", "", {t(E::kF32, {3}), t(E::kS32, {1})}), InvalidArgument);
+  EXPECT_THROW(lower("put", "", {t(E::kF32, {3}), t(E::kS64, {2}), t(E::kF32, {3}), Arg{false}}),
+               IndexOutOfRange);
+
+  const HostTensor x = host<float>(E::kF32, {2, 3}, {0, 1, 2, 3, 4, 5});
+  // index_fill and take wrap negative indices; put accumulates duplicates.
+  EXPECT_EQ(run("index_fill", "int_Scalar",
+                {t(E::kF32, {2, 3}), i64(1), t(E::kS64, {1}), Number{E::kF64}},
+                {x, host<int64_t>(E::kS64, {1}, {-1}), host<double>(E::kF64, {}, {9})})
+                .as<float>(),
+            (std::vector<float>{0, 1, 9, 3, 4, 9}));
+  EXPECT_EQ(run("take", "", {t(E::kF32, {2, 3}), t(E::kS64, {3})},
+                {x, host<int64_t>(E::kS64, {3}, {-1, 0, 4})})
+                .as<float>(),
+            (std::vector<float>{5, 0, 4}));
+  EXPECT_EQ(
+      run("put", "", {t(E::kF32, {2, 3}), t(E::kS64, {3}), t(E::kF32, {3}), Arg{true}},
+          {x, host<int64_t>(E::kS64, {3}, {1, -1, 1}), host<float>(E::kF32, {3}, {10, 20, 30})})
+          .as<float>(),
+      (std::vector<float>{0, 41, 2, 3, 4, 25}));
+  EXPECT_EQ(run("index_copy", "", {t(E::kF32, {2, 3}), i64(0), t(E::kS64, {1}), t(E::kF32, {1, 3})},
+                {x, host<int64_t>(E::kS64, {1}, {1}), host<float>(E::kF32, {1, 3}, {7, 8, 9})})
+                .as<float>(),
+            (std::vector<float>{0, 1, 2, 7, 8, 9}));
+}
+
 }  // namespace
 }  // namespace torch_pjrt::lowering
