@@ -264,9 +264,10 @@ IndexPlan plan_indexing(Builder& b, Value self, const std::vector<std::optional<
     const ElementType type = b.element_type(index);
     if (is_mask_type(type)) {
       throw Unsupported(std::string(op) +
-                        " with a boolean (or uint8) mask index has a data-dependent result "
-                        "shape, which this backend does not support; index with "
-                        "mask.nonzero() on the host instead");
+                        ": indexing with a boolean (or uint8) mask gives a result whose shape "
+                        "depends on how many mask elements are true, which a compiled program "
+                        "cannot have; torch.where(mask, x, other) or a masked assignment "
+                        "(x[mask] = value) are supported");
     }
     if (!is_index_type(type)) throw_bad_index_type();
     plan.indexed_dims.push_back(static_cast<int64_t>(d));
