@@ -1,8 +1,11 @@
 """Prints KEY=value lines CMake needs from the Python environment."""
 import os
 
-import torch
-import xla_plugins.xla_cpu_pjrt as cpu_plugin
+# The build must never load installed backends (ours included, half-built).
+os.environ["TORCH_DEVICE_BACKEND_AUTOLOAD"] = "0"
+
+import torch  # noqa: E402
+import xla_plugins.xla_cpu_pjrt as cpu_plugin  # noqa: E402
 
 plugin_dir = os.path.dirname(cpu_plugin.__file__)
 print(f"TORCH_VERSION={torch.__version__}")

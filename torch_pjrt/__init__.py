@@ -45,7 +45,3 @@ def _register():
 
 
 _register()
-
-
-def _autoload():
-    """Entry point of the torch.backends group: `import torch` loads us."""

@@ -32,9 +32,9 @@ struct TpuHooks final : public at::PrivateUse1HooksInterface {
                       static_cast<c10::DeviceIndex>(value->device_index()));
   }
   bool isPinnedPtr(const void*) const override { return false; }
-  at::Allocator* getPinnedMemoryAllocator() const override {
-    TORCH_CHECK(false, "pinned host memory is not supported by the tpu device");
-  }
+  // Host copies through PJRT need no page-locked memory, so non_blocking
+  // transfers that ask for "pinned" memory get ordinary host memory.
+  at::Allocator* getPinnedMemoryAllocator() const override { return at::getCPUAllocator(); }
   bool hasPrimaryContext(c10::DeviceIndex) const override { return true; }
   c10::DeviceIndex deviceCount() const override {
     return static_cast<c10::DeviceIndex>(runtime().device_count());
