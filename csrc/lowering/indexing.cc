@@ -1,6 +1,6 @@
 // Indexing family: ops that read or write elements at positions given by index
-// tensors (index_select, embedding, advanced indexing, gather, scatter,
-// index_add, index_put).
+// tensors (index_select, embedding and its backward, advanced indexing reads
+// and writes, gather, scatter*, index_add/copy/fill, take, put).
 //
 // Out-of-range indices: PyTorch checks them on the host (IndexError). Here the
 // index values live on the device, and checking them would need a sync per
