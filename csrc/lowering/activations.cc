@@ -166,6 +166,14 @@ Value mish_backward(Builder& b, const OpCall&, Value grad, Value x) {
   return b.mul(grad, b.add(t, slope));
 }
 
+// mish_backward is not structured in PyTorch: its result takes the input's
+// dtype, whatever the gradient's.
+std::vector<Value> mish_backward_rule(Builder& b, const OpCall& call) {
+  Floating f = floating_operands(b, call, {0, 1});
+  Value result = mish_backward(b, call, f.values[0], f.values[1]);
+  return {b.convert(result, b.element_type(call.tensor(1).value))};
+}
+
 // --- relu family ------------------------------------------------------------
 
 // relu is clamp_min(x, 0): NaN stays NaN; integers are fine, bool is not.
@@ -308,10 +316,12 @@ Value hardsigmoid(Builder& b, const OpCall&, Value x) {
   return b.div(relu6_of_x_plus_3(b, x), constant_like(b, 6, x));
 }
 
+// PyTorch's kernel multiplies by 1/6 rounded to f32, even for f64.
 Value hardsigmoid_backward(Builder& b, const OpCall&, Value grad, Value x) {
   Value inside = b.binary(stablehlo::BinaryOp::kAnd, compare(b, ComparisonDirection::kGT, x, -3),
                           compare(b, ComparisonDirection::kLT, x, 3));
-  return b.select(inside, b.mul(grad, constant_like(b, 1.0 / 6.0, grad)),
+  const double one_sixth = static_cast<float>(1.0 / 6.0);
+  return b.select(inside, b.mul(grad, constant_like(b, one_sixth, grad)),
                   constant_like(b, 0, grad));
 }
 
@@ -319,10 +329,11 @@ Value hardswish(Builder& b, const OpCall&, Value x) {
   return b.div(b.mul(x, relu6_of_x_plus_3(b, x)), constant_like(b, 6, x));
 }
 
+// 0 up to -3 (inclusive), x / 3 + 1/2 below 3, 1 from 3 on: PyTorch's choice at the kinks.
 Value hardswish_backward(Builder& b, const OpCall&, Value grad, Value x) {
   Value middle = b.mul(grad, b.add(b.div(x, constant_like(b, 3, x)), constant_like(b, 0.5, x)));
-  Value upper = b.select(compare(b, ComparisonDirection::kLE, x, 3), middle, grad);
-  return b.select(compare(b, ComparisonDirection::kLT, x, -3), constant_like(b, 0, grad), upper);
+  Value upper = b.select(compare(b, ComparisonDirection::kLT, x, 3), middle, grad);
+  return b.select(compare(b, ComparisonDirection::kLE, x, -3), constant_like(b, 0, grad), upper);
 }
 
 }  // namespace
@@ -335,7 +346,7 @@ void add_activation_rules(RuleTable& table) {
   add("silu", &unary_rule<silu>);
   add("silu_backward", &backward_rule<silu_backward>);
   add("mish", &unary_rule<mish>);
-  add("mish_backward", &backward_rule<mish_backward>);
+  add("mish_backward", &mish_backward_rule);
   add("leaky_relu", &unary_rule<leaky_relu>);
   add("leaky_relu_backward", &backward_rule<leaky_relu_backward>);
   add("hardtanh", &hardtanh_rule);

@@ -371,7 +371,8 @@ std::vector<Value> rounding_rule(Builder& b, const OpCall& call) {
 std::vector<Value> round_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   const ElementType type = b.element_type(x);
-  const bool has_decimals = call.overload == "decimals";
+  // round.decimals and its out= form have the extra int; plain round has not.
+  const bool has_decimals = call.size() > 1 && !call.is_none(1);
   if (!has_decimals) return rounding_rule<apply<UnaryOp::kRoundNearestEven>>(b, call);
   if (!is_floating(type)) no_kernel("round_cpu", type);
   int64_t decimals = call.int_at(1);
@@ -409,7 +410,8 @@ std::vector<Value> lerp_rule(Builder& b, const OpCall& call) {
   const TensorArg& end = call.tensor(1);
   const TensorArg& weight = call.tensor(2);
   const ElementType type = b.element_type(self.value);
-  const bool scalar_weight = call.overload == "Scalar" || weight.is_scalar;
+  // lerp.Scalar's weight (any form of it, out= included) arrives as a number.
+  const bool scalar_weight = weight.is_scalar;
   if (!is_inexact(type))
     no_kernel(scalar_weight ? "lerp_kernel_scalar" : "lerp_kernel_tensor", type);
   check_same_dtype(b, self.value, end.value, "end");

@@ -116,7 +116,8 @@ def test_scalar_overloads(dtype):
     check(torch.ops.aten.div.Scalar, x, 4)
     check(torch.ops.aten.div.Scalar_mode, x, -3, rounding_mode="floor")
     check(torch.ops.aten.remainder.Scalar, x, -3)
-    check(torch.ops.aten.remainder.Scalar_Tensor, 7, nonzero(x) if dtype != torch.bool else x)
+    divisor = nonzero(x) if dtype != torch.bool else torch.ones(4, dtype=torch.bool)
+    check(torch.ops.aten.remainder.Scalar_Tensor, 7, divisor)
     check(torch.ops.aten.rsub.Scalar, x, 2.5)
 
 
@@ -235,7 +236,7 @@ def test_out_forms():
     check_op(lambda x, out: torch.sqrt(x, out=out), make((3,), torch.int32, low=0),
              torch.empty(3))
     check_op(lambda x, out: torch.pow(x, 2, out=out), x, torch.empty(3, 4))
-    check_op(lambda out: torch.add(x, y, out=out[:, ::2]), torch.zeros(3, 8))
+    check_op(lambda x, y, out: torch.add(x, y, out=out[:, ::2]), x, y, torch.zeros(3, 8))
     check_raises(lambda x, y, out: torch.add(x, y, out=out), x, y, torch.empty(3, 4, dtype=torch.int64))
     check_raises(lambda x, out: torch.div(x, 2, out=out), make((3,), torch.int64),
                  torch.empty(3, dtype=torch.int64))
