@@ -425,3 +425,19 @@ def test_results_live_on_the_device():
     x = to_device(make((3,), torch.float32))
     assert (x + 1).device.type == DEVICE
     assert torch.exp(x).device.type == DEVICE
+
+
+COMPLEX_OPS = {
+    "add": lambda a, b: a + b, "sub_alpha": lambda a, b: torch.sub(a, b, alpha=2), "mul": torch.mul,
+    "div": torch.div, "pow": torch.pow, "add_number": lambda a, b: a + 1j, "lerp": lambda a, b: torch.lerp(a, b, 0.3),
+    "exp": lambda a, b: torch.exp(a), "log": lambda a, b: torch.log(a), "sqrt": lambda a, b: torch.sqrt(a),
+    "neg": lambda a, b: -a, "abs": lambda a, b: a.abs(), "tanh": lambda a, b: torch.tanh(a),
+    "reciprocal": lambda a, b: torch.reciprocal(a), "addcmul": lambda a, b: torch.addcmul(a, a, b, value=2),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPLEX_OPS))
+def test_complex64(name):
+    z = torch.complex(make((5,), torch.float32), make((5,), torch.float32, seed=1))
+    w = torch.complex(make((5,), torch.float32, seed=2), make((5,), torch.float32, seed=3))
+    check_op(COMPLEX_OPS[name], z, w, atol=1e-5, rtol=1.3e-6)
