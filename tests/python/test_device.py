@@ -3,6 +3,7 @@ Tensor.tpu()/is_tpu, autoloading with `import torch`, and several devices."""
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import warnings
 
@@ -18,8 +19,10 @@ pytestmark = pytest.mark.skipif(DEVICE == "cpu", reason="needs the torch_pjrt ba
 
 def run_python(code, **env):
     """Runs code in a fresh interpreter: the environment is read once, at start-up."""
+    # Run from a neutral directory, as a user script would be: a checkout's
+    # torch_pjrt/ in the working directory would shadow the installed package.
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=180)
+                          cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=180)
 
 
 def assert_succeeds(result):
