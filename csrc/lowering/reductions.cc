@@ -1,5 +1,6 @@
-// Reductions: sum, mean, prod, amax/amin, max/min, argmax/argmin, var/std,
-// all/any, logsumexp, cumsum/cumprod, norms, count_nonzero.
+// Reductions: sum, nansum, mean, prod, amax/amin/aminmax, max/min,
+// argmax/argmin, var/std, all/any, logsumexp, cumsum/cumprod, norms,
+// count_nonzero.
 //
 // PyTorch semantics kept here: integer and bool sums/products widen to s64;
 // bf16/f16 accumulate in f32 and round once at the end; max/min propagate NaN
@@ -274,6 +275,19 @@ std::vector<Value> sum_rule(Builder& b, const OpCall& call) {
   return {sum_in(b, x, r, result_type)};
 }
 
+// sum with NaN counted as zero.
+std::vector<Value> nansum_rule(Builder& b, const OpCall& call) {
+  Value x = call.tensor(0).value;
+  if (stablehlo::is_floating(b.element_type(x))) {
+    x = b.select(b.compare(ComparisonDirection::kNE, x, x), fill_like(b, x, 0), x);
+  }
+  const ReductionArgs args = parse_reduction_args(call, 1);
+  const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
+  const ElementType result_type =
+      widened_integer_result(b.element_type(x), dtype_or_out(call, args.dtype));
+  return {sum_in(b, x, r, result_type)};
+}
+
 std::vector<Value> mean_rule(Builder& b, const OpCall& call) {
   const Value x = call.tensor(0).value;
   const ReductionArgs args = parse_reduction_args(call, 1);
@@ -317,6 +331,28 @@ std::vector<Value> extreme_reduction(Builder& b, std::string_view op, Value x,
   Value reduced = reduce_with(b, x, extreme_value(b, type, /*lowest=*/is_max), r.dims,
                               is_max ? BinaryOp::kMaximum : BinaryOp::kMinimum);
   return {shape_result(b, reduced, r)};
+}
+
+// aminmax(self, *, dim?, keepdim) -> (min, max)
+std::vector<Value> aminmax_rule(Builder& b, const OpCall& call) {
+  const Value x = call.tensor(0).value;
+  const ReductionArgs args = parse_reduction_args(call, 1);
+  const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
+  if (b.type(x).numel() == 0) {
+    if (!args.dims) {
+      throw InvalidArgument(
+          "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+          "identity.");
+    }
+    for (int64_t d : r.dims)
+      if (r.input_dims[d] == 0)
+        throw IndexOutOfRange("aminmax: Expected reduction dim " + std::to_string(d) +
+                              " to have non-zero size.");
+  }
+  const ElementType type = b.element_type(x);
+  Value min = reduce_with(b, x, extreme_value(b, type, false), r.dims, BinaryOp::kMinimum);
+  Value max = reduce_with(b, x, extreme_value(b, type, true), r.dims, BinaryOp::kMaximum);
+  return {shape_result(b, min, r), shape_result(b, max, r)};
 }
 
 std::vector<Value> amax_rule(Builder& b, const OpCall& call) {
@@ -703,10 +739,12 @@ std::vector<Value> norm_rule(Builder& b, const OpCall& call) {
 
 void add_reduction_rules(RuleTable& table) {
   table.add("sum", {&sum_rule, {}});
+  table.add("nansum", {&nansum_rule, {}});
   table.add("mean", {&mean_rule, {}});
   table.add("prod", {&prod_rule, {}});
   table.add("amax", {&amax_rule, {}});
   table.add("amin", {&amin_rule, {}});
+  table.add("aminmax", {&aminmax_rule, {}});
   table.add("max", {&max_rule, {}});
   table.add("min", {&min_rule, {}});
   table.add("argmax", {&argmax_rule, {}});

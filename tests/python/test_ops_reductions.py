@@ -47,6 +47,8 @@ WHOLE = {
     "std_mean": torch.std_mean,
     "logsumexp": lambda x: torch.logsumexp(x, (0, 1)),
     "norm": torch.linalg.vector_norm,
+    "nansum": torch.nansum,
+    "aminmax": torch.aminmax,
 }
 ALONG = {
     "sum": lambda x: torch.sum(x, 1),
@@ -69,6 +71,8 @@ ALONG = {
     "norm": lambda x: torch.linalg.vector_norm(x, dim=1),
     "cumsum": lambda x: torch.cumsum(x, 1),
     "cumprod": lambda x: torch.cumprod(x, 1),
+    "nansum": lambda x: torch.nansum(x, 1),
+    "aminmax": lambda x: torch.aminmax(x, dim=1),
 }
 
 
@@ -145,6 +149,8 @@ def along(name, dim):
     """The op of ALONG with another dim."""
     if name == "norm":
         return lambda t: torch.linalg.vector_norm(t, dim=dim)
+    if name == "aminmax":
+        return lambda t: torch.aminmax(t, dim=dim, keepdim=True)
     return lambda t: getattr(torch, name)(t, dim)
 
 
@@ -185,6 +191,10 @@ EMPTY_CASES = {
     "norm_inf": lambda t: torch.linalg.vector_norm(t, math.inf),
     "norm_neg": lambda t: torch.linalg.vector_norm(t, -1),
     "count_nonzero": torch.count_nonzero,
+    "nansum": lambda t: torch.nansum(t, 0),
+    "aminmax_all": torch.aminmax,
+    "aminmax_empty_dim": lambda t: torch.aminmax(t, dim=0),
+    "aminmax_kept_dim": lambda t: torch.aminmax(t, dim=1),
 }
 
 
@@ -207,7 +217,7 @@ def with_nans():
 
 @pytest.mark.parametrize("name", ["max", "min", "amax", "amin", "argmax", "argmin", "max_dim",
                                   "min_dim", "argmax_dim", "argmin_dim", "amax_dim", "logsumexp",
-                                  "sum", "cummax_free_cumsum"])
+                                  "sum", "cumsum", "nansum", "aminmax"])
 def test_nan_propagation_and_first_index(name):
     fns = {
         "max": torch.max, "min": torch.min, "amax": torch.amax, "amin": torch.amin,
@@ -215,7 +225,8 @@ def test_nan_propagation_and_first_index(name):
         "max_dim": lambda t: torch.max(t, 1), "min_dim": lambda t: torch.min(t, 1),
         "argmax_dim": lambda t: torch.argmax(t, 1), "argmin_dim": lambda t: torch.argmin(t, 1),
         "amax_dim": lambda t: torch.amax(t, 1), "logsumexp": lambda t: torch.logsumexp(t, 1),
-        "sum": lambda t: torch.sum(t, 1), "cummax_free_cumsum": lambda t: torch.cumsum(t, 1),
+        "sum": lambda t: torch.sum(t, 1), "cumsum": lambda t: torch.cumsum(t, 1),
+        "nansum": lambda t: torch.nansum(t, 1), "aminmax": lambda t: torch.aminmax(t, dim=1),
     }
     check(fns[name], with_nans())
 

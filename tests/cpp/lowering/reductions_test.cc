@@ -293,6 +293,22 @@ TEST(ReductionRules, CountNonzero) {
   EXPECT_EQ(out[0].as<int64_t>(), (std::vector<int64_t>{2}));
 }
 
+TEST(ReductionRules, NansumAndAminmax) {
+  EXPECT_EQ(compiles("nansum", {T(E::kS32, {2, 3}), dims({1}), Arg{false}, none()})[0],
+            T(E::kS64, {2}));
+  auto sum =
+      run(lower("nansum", {T(E::kF32, {3}), none(), Arg{false}, none()}), {f32({3}, {1, kNan, 2})});
+  EXPECT_EQ(sum[0].as<float>(), (std::vector<float>{3}));
+  auto both = compiles("aminmax", {T(E::kPred, {2, 3}), Arg{int64_t{0}}, Arg{true}});
+  EXPECT_EQ(both[0], T(E::kPred, {1, 3}));
+  EXPECT_EQ(both[1], T(E::kPred, {1, 3}));
+  EXPECT_THROW(lower("aminmax", {T(E::kF32, {0}), none(), Arg{false}}), InvalidArgument);
+  auto extremes =
+      run(lower("aminmax", {T(E::kF32, {3}), none(), Arg{false}}), {f32({3}, {4, -2, 7})});
+  EXPECT_EQ(extremes[0].as<float>(), (std::vector<float>{-2}));
+  EXPECT_EQ(extremes[1].as<float>(), (std::vector<float>{7}));
+}
+
 // --- softmax and losses -------------------------------------------------------------
 
 TEST(SoftmaxLossRules, SoftmaxCompilesAndIsStable) {
