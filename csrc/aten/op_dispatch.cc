@@ -56,7 +56,7 @@ std::string describe_call(const OpPlan& plan, const torch::jit::Stack& stack, si
 }
 
 void run_cpu_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack, const OpPlan& plan) {
-  runtime().metrics().count_fallback(plan.qualified_name);
+  runtime().metrics().count_fallback(plan.base_name);
   at::native::cpu_fallback(op, stack);
 }
 
@@ -137,9 +137,9 @@ void tpu_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
     if (cpu_fallback_enabled()) return run_cpu_fallback(op, stack, plan);
     throw_not_implemented(plan, std::string(" for these arguments: ") + e.what());
   } catch (const lowering::IndexOutOfRange& e) {
-    TORCH_CHECK_INDEX(false, e.what());
+    TORCH_CHECK_INDEX(false, describe_call(plan, *stack, first), ": ", e.what());
   } catch (const lowering::InvalidArgument& e) {
-    TORCH_CHECK(false, e.what());
+    TORCH_CHECK(false, describe_call(plan, *stack, first), ": ", e.what());
   } catch (const stablehlo::BuildError& e) {
     TORCH_CHECK(false, "torch_pjrt built an invalid program for ",
                 describe_call(plan, *stack, first), ": ", e.what(), " (this is a torch_pjrt bug)");
@@ -155,6 +155,32 @@ bool cpu_fallback_enabled() { return runtime().options().cpu_fallback; }
 
 void call_boxed_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
   tpu_fallback(op, stack);
+}
+
+void register_rule_kernels() {
+  // Every op with a lowering rule gets our kernel directly, not only as the
+  // backend fallback: otherwise PyTorch's composite kernels for structured ops
+  // (add, mm, cat, ...) would run first, checking inputs without naming the op,
+  // refusing 0-d CPU operands, and turning each in-place op into a functional
+  // op plus a copy. Left alone: ops PyTorch decomposes (CompositeImplicit:
+  // their autograd comes from the decomposition), ops with a kernel of ours,
+  // and ops with a device argument (factories and _to_copy may leave the device).
+  static auto* library = new torch::Library(torch::Library::IMPL, "aten",
+                                            c10::DispatchKey::PrivateUse1, __FILE__, __LINE__);
+  auto& dispatcher = c10::Dispatcher::singleton();
+  for (const c10::OperatorName& name : dispatcher.getAllOpNames()) {
+    if (name.name.rfind("aten::", 0) != 0) continue;
+    std::optional<c10::OperatorHandle> op = dispatcher.findOp(name);
+    if (!op || op->hasKernelForDispatchKey(c10::DispatchKey::PrivateUse1) ||
+        op->hasKernelForDispatchKey(c10::DispatchKey::CompositeImplicitAutograd)) {
+      continue;
+    }
+    const OpPlan& plan = plan_for(*op);
+    if (plan.rule == nullptr || plan.has_device_argument) continue;
+    std::string qualified = name.name.substr(6);
+    if (!name.overload_name.empty()) qualified += "." + name.overload_name;
+    library->impl(qualified.c_str(), torch::CppFunction::makeFromBoxedFunction<&tpu_fallback>());
+  }
 }
 
 TORCH_LIBRARY_IMPL(_, PrivateUse1, m) {

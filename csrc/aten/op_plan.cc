@@ -85,6 +85,7 @@ bool is_written(const c10::Argument& argument) {
 OpPlan make_plan(const c10::FunctionSchema& schema) {
   OpPlan plan;
   plan.qualified_name = schema.name();
+  plan.base_name = schema.name();
   if (!schema.overload_name().empty()) plan.qualified_name += "." + schema.overload_name();
   std::string name = schema.name();
   if (auto colon = name.find("::"); colon != std::string::npos) name = name.substr(colon + 2);
@@ -118,6 +119,7 @@ OpPlan make_plan(const c10::FunctionSchema& schema) {
       type = type->castRaw<c10::OptionalType>()->getElementType();
     }
     plan.kinds.push_back(classify(type));
+    if (type->kind() == c10::TypeKind::DeviceObjType) plan.has_device_argument = true;
     plan.optional.push_back(optional);
     bool is_static = false;
     if (plan.rule != nullptr) {

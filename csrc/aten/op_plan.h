@@ -40,8 +40,10 @@ enum class OpForm {
 // derived once from its schema.
 struct OpPlan {
   std::string qualified_name;  // "aten::add_.Tensor"
-  std::string rule_name;       // "add"
-  std::string overload;        // "Tensor"
+  std::string base_name;       // "aten::add_"
+  bool has_device_argument = false;
+  std::string rule_name;  // "add"
+  std::string overload;   // "Tensor"
   const lowering::RuleInfo* rule = nullptr;
   OpForm form = OpForm::kFunctional;
   size_t num_arguments = 0;

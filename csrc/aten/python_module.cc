@@ -2,6 +2,7 @@
 #include <torch/csrc/utils/pybind.h>
 
 #include "aten/generator.h"
+#include "aten/op_dispatch.h"
 #include "aten/runtime_access.h"
 #include "aten/storage.h"
 
@@ -56,6 +57,7 @@ py::dict plugin_attributes() {
 
 PYBIND11_MODULE(_C, m) {
   register_hooks();
+  register_rule_kernels();
   m.def("_configure", &configure);
   m.def("_started", &runtime_started);
   m.def("_device_count", [] { return runtime().device_count(); });

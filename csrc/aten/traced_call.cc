@@ -148,7 +148,9 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
 void TracedCall::collect(size_t index, const c10::IValue& value) {
   auto argument = std::make_shared<Argument>();
   const ArgKind kind = plan_.kinds[index];
-  if (value.isNone() || (value.isTensor() && !value.toTensor().defined())) {
+  // A None generator means the device's default one, so it is not None here.
+  if (kind != ArgKind::kGenerator &&
+      (value.isNone() || (value.isTensor() && !value.toTensor().defined()))) {
     signature_.push_back('N');
     argument->value = lowering::Arg{lowering::NoneArg{}};
     arguments_.push_back(std::move(argument));
