@@ -166,7 +166,7 @@ Value clamp_values(Builder& b, const OpCall& call, const TensorArg& self,
   ElementType type = result_type(b, operands, call.default_float);
   if (is_complex(type)) throw Unsupported("clamp is not supported for complex types");
   if (type == ElementType::kPred) {
-    throw_not_implemented_for(call.overload == "Tensor" ? "clamp_cpu" : "clamp_scalar_cpu", type);
+    throw_not_implemented_for("clamp_scalar_cpu", type);
   }
   std::vector<Value> values;
   for (const TensorArg& operand : operands) values.push_back(operand.value);

@@ -215,7 +215,7 @@ ElementType require_normal_type(Builder& b, Value v) {
 // typed as PyTorch's normal_out (mean's dtype, except float_Tensor: std's).
 std::vector<Value> normal_rule(Builder& b, const OpCall& call) {
   RandomBits bits(call);
-  if (call.overload.empty()) {
+  if (call.size() == 4) {  // normal_(self, mean, std, generator)
     Value self = call.tensor(0).value;
     double mean = call.double_at(1);
     double std = call.double_at(2);
@@ -441,11 +441,16 @@ std::vector<Value> random_rule(Builder& b, const OpCall& call) {
   ElementType type = b.element_type(self);
   const std::vector<int64_t>& dims = b.dims(self);
   if (is_complex(type)) throw_not_implemented_for("random_", type);
-  if (call.overload == "to") return {random_from_to(b, bits, type, dims, 0, call.int_at(1))};
-  if (call.overload == "from") {
-    return {random_from_to(b, bits, type, dims, call.int_at(1), call.optional_int(2))};
+  // Told apart by their arguments (self, [from,] [to,] generator), not by
+  // overload names, which out= and in-place forms spell differently.
+  switch (call.size()) {
+    case 2:
+      return {random_default(b, bits, type, dims)};
+    case 3:
+      return {random_from_to(b, bits, type, dims, 0, call.int_at(1))};
+    default:
+      return {random_from_to(b, bits, type, dims, call.int_at(1), call.optional_int(2))};
   }
-  return {random_default(b, bits, type, dims)};
 }
 
 // --- continuous distributions from one uniform --------------------------------
