@@ -395,13 +395,88 @@ std::vector<Value> mse_loss_backward_rule(Builder& b, const OpCall& call) {
   return {b.convert(result, type)};
 }
 
-// --- binary cross entropy ------------------------------------------------------------
+// --- smooth L1 and Huber ----------------------------------------------------------
 
 void check_same_dtype(Builder& b, Value expected_like, Value actual) {
   const ElementType expected = b.element_type(expected_like), found = b.element_type(actual);
   if (expected != found)
     throw InvalidArgument("Found dtype " + name_of(found) + " but expected " + name_of(expected));
 }
+
+// Both are quadratic near zero and linear beyond a threshold t:
+// smooth_l1 = |d| < t ? d^2 / (2t) : |d| - t/2 (plain L1 for t = 0),
+// huber     = |d| < t ? d^2 / 2    : t * (|d| - t/2).
+// smooth_l1 promotes its operands; huber keeps self's dtype.
+Value quadratic_then_linear(Builder& b, Value diff, double threshold, bool huber) {
+  Value magnitude = b.unary(UnaryOp::kAbs, diff);
+  if (!huber && threshold == 0) return magnitude;
+  Value linear = b.sub(magnitude, fill_like(b, diff, threshold / 2));
+  if (huber) linear = b.mul(fill_like(b, diff, threshold), linear);
+  Value quadratic = b.mul(fill_like(b, diff, 0.5), b.mul(diff, diff));
+  if (!huber) quadratic = b.div(quadratic, fill_like(b, diff, threshold));
+  Value inside = b.compare(ComparisonDirection::kLT, magnitude, fill_like(b, diff, threshold));
+  return b.select(inside, quadratic, linear);
+}
+
+std::vector<Value> robust_loss(Builder& b, const OpCall& call, bool huber) {
+  const TensorArg self = call.tensor(0), target = call.tensor(1);
+  const int64_t reduction = call.size() > 2 ? call.int_at(2) : 1;
+  const double threshold = call.size() > 3 ? call.double_at(3) : 1.0;
+  if (huber && threshold <= 0)
+    throw InvalidArgument("huber_loss does not support non-positive values for delta.");
+  if (!huber && threshold < 0)
+    throw InvalidArgument("smooth_l1_loss does not support negative values for beta.");
+  const ElementType type =
+      huber ? b.element_type(self.value) : result_type(b, {self, target}, call.default_float);
+  check_floating(huber ? "huber_cpu" : "smooth_l1_cpu", type);
+  auto operands = promote_and_broadcast(b, {self.value, target.value}, accumulation_type(type));
+  Value loss = quadratic_then_linear(b, b.sub(operands[0], operands[1]), threshold, huber);
+  return {b.convert(apply_reduction(b, loss, reduction), type)};
+}
+
+std::vector<Value> smooth_l1_loss_rule(Builder& b, const OpCall& call) {
+  return robust_loss(b, call, false);
+}
+std::vector<Value> huber_loss_rule(Builder& b, const OpCall& call) {
+  return robust_loss(b, call, true);
+}
+
+// (grad_output, self, target, reduction, threshold): the slope of the loss,
+// d/t inside the threshold (huber: d) and sign(d) beyond it (huber: t*sign(d)).
+std::vector<Value> robust_loss_backward(Builder& b, const OpCall& call, bool huber) {
+  const Value grad = call.tensor(0).value, self = call.tensor(1).value,
+              target = call.tensor(2).value;
+  const ElementType type = b.element_type(self);
+  check_floating(huber ? "huber_backward_cpu_out" : "smooth_l1_backward_cpu_out", type);
+  // PyTorch's huber backward wants one dtype; smooth_l1's converts to self's.
+  if (huber) {
+    check_same_dtype(b, self, target);
+    check_same_dtype(b, self, grad);
+  }
+  const int64_t reduction = call.int_at(3);
+  const double threshold = call.double_at(4);
+  auto operands = promote_and_broadcast(b, {self, target, grad}, accumulation_type(type));
+  Value diff = b.sub(operands[0], operands[1]);
+  Value bound = fill_like(b, diff, huber ? threshold : 1.0);
+  Value slope = b.div(diff, fill_like(b, diff, huber || threshold == 0 ? 1.0 : threshold));
+  if (!huber && threshold == 0) slope = b.unary(UnaryOp::kSign, diff);
+  // Beyond the threshold the slope is +-bound; clamping d/t to [-bound, bound]
+  // gives exactly that since |d/t| >= 1 (huber: |d| >= t) there.
+  slope = b.clamp(b.unary(UnaryOp::kNegate, bound), slope, bound);
+  Value result = b.mul(slope, operands[2]);
+  if (reduction == static_cast<int64_t>(Reduction::kMean))
+    result = b.div(result, fill_like(b, result, static_cast<double>(b.type(self).numel())));
+  return {b.convert(result, type)};
+}
+
+std::vector<Value> smooth_l1_loss_backward_rule(Builder& b, const OpCall& call) {
+  return robust_loss_backward(b, call, false);
+}
+std::vector<Value> huber_loss_backward_rule(Builder& b, const OpCall& call) {
+  return robust_loss_backward(b, call, true);
+}
+
+// --- binary cross entropy ------------------------------------------------------------
 
 // -w * (t * max(log(x), -100) + (1 - t) * max(log1p(-x), -100)); the clamp at
 // -100 keeps x = 0 or 1 finite, as PyTorch does.
@@ -492,6 +567,10 @@ void add_softmax_loss_rules(RuleTable& table) {
   table.add("nll_loss2d_backward", {&nll_loss2d_backward_rule, {}});
   table.add("mse_loss", {&mse_loss_rule, {}});
   table.add("mse_loss_backward", {&mse_loss_backward_rule, {}});
+  table.add("smooth_l1_loss", {&smooth_l1_loss_rule, {}});
+  table.add("smooth_l1_loss_backward", {&smooth_l1_loss_backward_rule, {}});
+  table.add("huber_loss", {&huber_loss_rule, {}});
+  table.add("huber_loss_backward", {&huber_loss_backward_rule, {}});
   table.add("binary_cross_entropy", {&binary_cross_entropy_rule, {}});
   table.add("binary_cross_entropy_backward", {&binary_cross_entropy_backward_rule, {}});
   table.add("binary_cross_entropy_with_logits", {&binary_cross_entropy_with_logits_rule, {}});

@@ -414,6 +414,24 @@ TEST(SoftmaxLossRules, RegressionAndBinaryLossesCompile) {
                 T(type, {2, 3}));
     }
   }
+  for (const char* name : {"smooth_l1_loss", "huber_loss"}) {
+    for (double threshold : {1.0, 0.5, 0.0}) {
+      if (threshold == 0.0 && name == std::string("huber_loss")) continue;
+      EXPECT_EQ(
+          compiles(name, {T(E::kBF16, {2, 3}), T(E::kF32, {3}), Arg{int64_t{1}}, Arg{threshold}})[0]
+              .rank(),
+          0);
+      compiles(std::string(name) + "_backward",
+               {T(E::kF32, {}), T(E::kF32, {2, 3}), T(E::kF32, {2, 3}), Arg{int64_t{1}},
+                Arg{threshold}});
+    }
+  }
+  EXPECT_THROW(lower("huber_loss", {T(E::kF32, {2}), T(E::kF32, {2}), Arg{int64_t{1}}, Arg{0.0}}),
+               InvalidArgument);
+  auto huber =
+      run(lower("huber_loss", {T(E::kF32, {3}), T(E::kF32, {3}), Arg{int64_t{0}}, Arg{2.0}}),
+          {f32({3}, {1, 5, -3}), f32({3}, {0, 0, 0})});
+  EXPECT_EQ(huber[0].as<float>(), (std::vector<float>{0.5f, 8, 4}));
   EXPECT_EQ(compiles("mse_loss", {T(E::kBF16, {2}), T(E::kF32, {2}), Arg{int64_t{1}}})[0],
             T(E::kF32, {}));
   EXPECT_THROW(lower("mse_loss", {T(E::kS64, {2}), T(E::kS64, {2}), Arg{int64_t{1}}}), Unsupported);
