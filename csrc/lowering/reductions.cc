@@ -170,6 +170,19 @@ void check_nonempty_reduction(std::string_view op, const Reduction& r, bool dim_
                             " to have non-zero size.");
 }
 
+// Orderings are undefined for complex numbers. PyTorch's CPU kernels refuse
+// either with a dispatch error (NotImplementedError) or a check (RuntimeError).
+void reject_complex(Builder& b, Value x, std::string_view kernel) {
+  const ElementType type = b.element_type(x);
+  if (!stablehlo::is_complex(type)) return;
+  throw Unsupported("\"" + std::string(kernel) + "\" not implemented for '" +
+                    std::string(scalar_type_name(type)) + "'");
+}
+
+void check_not_complex(Builder& b, Value x, std::string_view message) {
+  if (stablehlo::is_complex(b.element_type(x))) throw InvalidArgument(std::string(message));
+}
+
 // --- emitting ----------------------------------------------------------------
 
 Value fill_like(Builder& b, Value like, double value) { return b.splat(value, b.type(like)); }
@@ -278,6 +291,7 @@ std::vector<Value> sum_rule(Builder& b, const OpCall& call) {
 // sum with NaN counted as zero.
 std::vector<Value> nansum_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
+  check_not_complex(b, x, "nansum does not support complex inputs");
   if (stablehlo::is_floating(b.element_type(x))) {
     x = b.select(b.compare(ComparisonDirection::kNE, x, x), fill_like(b, x, 0), x);
   }
@@ -336,6 +350,7 @@ std::vector<Value> extreme_reduction(Builder& b, std::string_view op, Value x,
 // aminmax(self, *, dim?, keepdim) -> (min, max)
 std::vector<Value> aminmax_rule(Builder& b, const OpCall& call) {
   const Value x = call.tensor(0).value;
+  reject_complex(b, x, "aminmax_cpu");
   const ReductionArgs args = parse_reduction_args(call, 1);
   const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
   if (b.type(x).numel() == 0) {
@@ -356,11 +371,13 @@ std::vector<Value> aminmax_rule(Builder& b, const OpCall& call) {
 }
 
 std::vector<Value> amax_rule(Builder& b, const OpCall& call) {
+  reject_complex(b, call.tensor(0).value, "max_values_cpu");
   const ReductionArgs args = parse_reduction_args(call, 1);
   return extreme_reduction(b, "amax", call.tensor(0).value, args.dims, args.keepdim, true);
 }
 
 std::vector<Value> amin_rule(Builder& b, const OpCall& call) {
+  reject_complex(b, call.tensor(0).value, "min_values_cpu");
   const ReductionArgs args = parse_reduction_args(call, 1);
   return extreme_reduction(b, "amin", call.tensor(0).value, args.dims, args.keepdim, false);
 }
@@ -390,7 +407,11 @@ std::vector<Value> max_or_min(Builder& b, const OpCall& call, bool is_max) {
                             operands[1])};
   }
   const ReductionArgs args = parse_reduction_args(call, 1);
-  if (!args.single_dim) return extreme_reduction(b, op, x, std::nullopt, false, is_max);
+  if (!args.single_dim) {
+    reject_complex(b, x, is_max ? "max_all" : "min_all");
+    return extreme_reduction(b, op, x, std::nullopt, false, is_max);
+  }
+  check_not_complex(b, x, std::string(op) + "(): does not support complex input");
   auto [values, indices] = extreme_along(b, op, x, args.dims->front(), args.keepdim, is_max);
   return {values, indices};
 }
@@ -403,6 +424,7 @@ std::vector<Value> arg_extreme(Builder& b, const OpCall& call, bool is_max) {
   Value x = call.tensor(0).value;
   if (b.element_type(x) == ElementType::kPred)
     throw InvalidArgument(std::string(op) + "(): does not support bool input");
+  check_not_complex(b, x, std::string(op) + "(): does not support complex input");
   const ReductionArgs args = parse_reduction_args(call, 1);
   if (args.single_dim) {
     return {extreme_along(b, op, x, args.dims->front(), args.keepdim, is_max).second};
@@ -560,6 +582,7 @@ std::vector<Value> count_nonzero_rule(Builder& b, const OpCall& call) {
 // of -inf give -inf and rows holding +inf give +inf instead of NaN.
 std::vector<Value> logsumexp_rule(Builder& b, const OpCall& call) {
   const Value x = call.tensor(0).value;
+  if (stablehlo::is_complex(b.element_type(x))) throw Unsupported("logsumexp of complex tensors");
   const ReductionArgs args = parse_reduction_args(call, 1);
   const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
   const ElementType result_type =
@@ -681,10 +704,22 @@ double static_order(const OpCall& call, size_t i) {
 Value vector_norm(Builder& b, Value x, double ord, const Reduction& r, ElementType result_type) {
   const ElementType acc = accumulation_type(result_type);
   Value magnitude = b.convert(b.unary(UnaryOp::kAbs, x), acc);  // complex -> real
-  if (r.count() == 0 && (ord < 0 || std::isinf(ord))) {
-    throw InvalidArgument(
-        "linalg.vector_norm cannot compute the " + format_double(ord) +
-        " norm on an empty tensor because the operation does not have an identity");
+  // Negative and infinite orders have no identity to give an empty reduction.
+  if (ord < 0 || std::isinf(ord)) {
+    const bool all_dims = r.dims.size() == r.input_dims.size();
+    for (int64_t d : r.dims) {
+      if (r.input_dims[d] != 0) continue;
+      if (all_dims) {
+        throw InvalidArgument(
+            "linalg.vector_norm cannot compute the " + format_double(ord) +
+            " norm on an empty tensor because the operation does not have an identity");
+      }
+      // (sic: PyTorch's message has no space before "because")
+      throw InvalidArgument("linalg.vector_norm cannot compute the " + format_double(ord) +
+                            " norm on the dimension " + std::to_string(d) +
+                            "because this dimension is empty and the operation does not have an "
+                            "identity");
+    }
   }
   auto sum = [&](Value v) { return reduce_with(b, v, b.constant(0, acc), r.dims, BinaryOp::kAdd); };
   Value result;
@@ -705,6 +740,19 @@ Value vector_norm(Builder& b, Value x, double ord, const Reduction& r, ElementTy
   return b.convert(shape_result(b, result, r), result_type);
 }
 
+// PyTorch's promote_types(from, to) == to, for floating and complex types.
+bool widens_to(ElementType from, ElementType to) {
+  auto width = [](ElementType t) {
+    const ElementType real = stablehlo::real_part_type(t);
+    return real == ElementType::kF64 ? 3 : real == ElementType::kF32 ? 2 : 1;
+  };
+  if (from == to) return true;
+  if (stablehlo::is_complex(from) && !stablehlo::is_complex(to)) return false;
+  // f16 and bf16 promote to f32 together, so neither widens to the other.
+  return width(from) < width(to) || (width(from) == width(to) && width(to) > 1 &&
+                                     stablehlo::is_complex(to) && !stablehlo::is_complex(from));
+}
+
 Value checked_norm(Builder& b, Value x, double ord, const ReductionArgs& args) {
   const ElementType input = b.element_type(x);
   if (!is_floating_or_complex(input)) {
@@ -717,20 +765,21 @@ Value checked_norm(Builder& b, Value x, double ord, const ReductionArgs& args) {
         "linalg.vector_norm: dtype should be floating point or complex, but got " +
         std::string(scalar_type_name(*args.dtype)));
   }
+  if (args.dtype && !widens_to(input, *args.dtype)) {
+    throw InvalidArgument("linalg.vector_norm: the dtype of the input (" +
+                          std::string(scalar_type_name(input)) +
+                          ") should be convertible without narrowing to the specified dtype (" +
+                          std::string(scalar_type_name(*args.dtype)) + ")");
+  }
   const ElementType computed = args.dtype.value_or(input);
   const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
   return vector_norm(b, b.convert(x, computed), ord, r, stablehlo::real_part_type(computed));
 }
 
-// linalg_vector_norm(self, ord, dim?, keepdim, *, dtype?)
-std::vector<Value> linalg_vector_norm_rule(Builder& b, const OpCall& call) {
-  return {
-      checked_norm(b, call.tensor(0).value, static_order(call, 1), parse_reduction_args(call, 2))};
-}
-
+// linalg_vector_norm(self, ord, dim?, keepdim, *, dtype?) and the older
 // norm.Scalar(self, p), norm.ScalarOpt_dim(self, p?, dim, keepdim),
 // norm.ScalarOpt_dim_dtype(..., dtype), norm.ScalarOpt_dtype(self, p?, dtype).
-std::vector<Value> norm_rule(Builder& b, const OpCall& call) {
+std::vector<Value> vector_norm_rule(Builder& b, const OpCall& call) {
   return {
       checked_norm(b, call.tensor(0).value, static_order(call, 1), parse_reduction_args(call, 2))};
 }
@@ -760,8 +809,8 @@ void add_reduction_rules(RuleTable& table) {
   table.add("cumsum", {&cumsum_rule, {}});
   table.add("cumprod", {&cumprod_rule, {}});
   // The order picks the program, so it is a compile-time scalar (position 1).
-  table.add("linalg_vector_norm", {&linalg_vector_norm_rule, {1}});
-  table.add("norm", {&norm_rule, {1}});
+  table.add("linalg_vector_norm", {&vector_norm_rule, {1}});
+  table.add("norm", {&vector_norm_rule, {1}});
 }
 
 }  // namespace torch_pjrt::lowering

@@ -190,6 +190,8 @@ EMPTY_CASES = {
     "norm0": lambda t: torch.linalg.vector_norm(t, 0),
     "norm_inf": lambda t: torch.linalg.vector_norm(t, math.inf),
     "norm_neg": lambda t: torch.linalg.vector_norm(t, -1),
+    "norm_inf_empty_dim": lambda t: torch.linalg.vector_norm(t, math.inf, dim=0),
+    "norm_inf_kept_dim": lambda t: torch.linalg.vector_norm(t, math.inf, dim=1),
     "count_nonzero": torch.count_nonzero,
     "nansum": lambda t: torch.nansum(t, 0),
     "aminmax_all": torch.aminmax,
@@ -458,6 +460,13 @@ ERRORS = {
     "argmax_of_empty": lambda t: torch.argmax(t[:0]),
     "inf_norm_of_empty": lambda t: torch.linalg.vector_norm(t[:0], math.inf),
     "zero_dim_bad_dim": lambda t: torch.sum(t[0, 0], 1),
+    "max_complex": lambda t: torch.max(t.to(torch.complex64)),
+    "max_dim_complex": lambda t: torch.max(t.to(torch.complex64), 0),
+    "amin_complex": lambda t: torch.amin(t.to(torch.complex64), 1),
+    "argmax_complex": lambda t: torch.argmax(t.to(torch.complex64)),
+    "aminmax_complex": lambda t: torch.aminmax(t.to(torch.complex64)),
+    "norm_narrowing_dtype": lambda t: torch.linalg.vector_norm(t, dtype=torch.bfloat16),
+    "norm_half_dtypes": lambda t: torch.linalg.vector_norm(t.half(), dtype=torch.bfloat16),
 }
 
 
