@@ -29,6 +29,8 @@ def _env_int(name, default):
 
 
 def _register():
+    # XLA logs its start-up at INFO level on stderr; keep that for those who ask.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     if torch._C._get_privateuse1_backend_name() != "tpu":
         torch.utils.rename_privateuse1_backend("tpu")
         torch._register_device_module("tpu", _device_module)

@@ -17,6 +17,8 @@ namespace torch_pjrt::aten {
 
 namespace {
 
+constexpr int64_t kWholeStorageReadBytes = int64_t{1} << 20;
+
 bool is_tpu(const at::Tensor& t) { return t.device().type() == c10::DeviceType::PrivateUse1; }
 
 // The storage's value, or zeros of its size if nothing was written yet.
@@ -90,6 +92,16 @@ at::Tensor to_host_contiguous(const at::Tensor& src) {
   std::shared_ptr<engine::DeviceBuffer> buffer;
   if (engine::covers_storage(storage.buffer()->type(), layout)) {
     buffer = storage.buffer();
+  } else if (storage.nbytes() <= kWholeStorageReadBytes &&
+             storage.nbytes() % src.element_size() == 0) {
+    // A small storage comes over whole and the view is taken on the host:
+    // one transfer instead of a program per layout (printing reads element by
+    // element, each at its own offset).
+    at::Tensor bytes = at::empty({storage.nbytes()}, at::TensorOptions().dtype(at::kByte));
+    runtime().to_host(*storage.buffer(), bytes.mutable_data_ptr());
+    return bytes.view(src.scalar_type())
+        .as_strided(src.sizes(), src.strides(), src.storage_offset())
+        .contiguous();
   } else {
     stablehlo::Builder b;
     std::vector<engine::DeviceBuffer*> inputs;

@@ -164,7 +164,9 @@ void register_rule_kernels() {
   // refusing 0-d CPU operands, and turning each in-place op into a functional
   // op plus a copy. Left alone: ops PyTorch decomposes (CompositeImplicit:
   // their autograd comes from the decomposition), ops with a kernel of ours,
-  // and ops with a device argument (factories and _to_copy may leave the device).
+  // ops with a device argument (factories and _to_copy may leave the device),
+  // and ops with a memory format (clone and friends choose output strides,
+  // which PyTorch's composites get right and a rule's contiguous result not).
   static auto* library = new torch::Library(torch::Library::IMPL, "aten",
                                             c10::DispatchKey::PrivateUse1, __FILE__, __LINE__);
   auto& dispatcher = c10::Dispatcher::singleton();
@@ -176,7 +178,9 @@ void register_rule_kernels() {
       continue;
     }
     const OpPlan& plan = plan_for(*op);
-    if (plan.rule == nullptr || plan.has_device_argument) continue;
+    if (plan.rule == nullptr || plan.has_device_argument || plan.has_memory_format_argument) {
+      continue;
+    }
     std::string qualified = name.name.substr(6);
     if (!name.overload_name.empty()) qualified += "." + name.overload_name;
     library->impl(qualified.c_str(), torch::CppFunction::makeFromBoxedFunction<&tpu_fallback>());

@@ -120,6 +120,7 @@ OpPlan make_plan(const c10::FunctionSchema& schema) {
     }
     plan.kinds.push_back(classify(type));
     if (type->kind() == c10::TypeKind::DeviceObjType) plan.has_device_argument = true;
+    if (type->kind() == c10::TypeKind::MemoryFormatType) plan.has_memory_format_argument = true;
     plan.optional.push_back(optional);
     bool is_static = false;
     if (plan.rule != nullptr) {

@@ -42,6 +42,7 @@ struct OpPlan {
   std::string qualified_name;  // "aten::add_.Tensor"
   std::string base_name;       // "aten::add_"
   bool has_device_argument = false;
+  bool has_memory_format_argument = false;
   std::string rule_name;  // "add"
   std::string overload;   // "Tensor"
   const lowering::RuleInfo* rule = nullptr;

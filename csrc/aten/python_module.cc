@@ -57,6 +57,7 @@ py::dict plugin_attributes() {
 
 PYBIND11_MODULE(_C, m) {
   register_hooks();
+  c10::SetAllocator(c10::DeviceType::PrivateUse1, tpu_allocator());
   register_rule_kernels();
   m.def("_configure", &configure);
   m.def("_started", &runtime_started);

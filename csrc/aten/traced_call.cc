@@ -85,6 +85,29 @@ TracedCall::TracedCall(const OpPlan& plan, const torch::jit::Stack& stack, size_
     collect(i, stack[first_argument + plan.functional_args[i]]);
   }
   if (device_ < 0) device_ = current_device();
+  if (plan.rule != nullptr && plan.rule->needs_rng_key) {
+    auto argument = std::make_shared<Argument>();
+    argument->value = rng_key_slot(std::nullopt);
+    arguments_.push_back(std::move(argument));
+    signature_.push_back('G');
+  }
+}
+
+TensorSlot TracedCall::rng_key_slot(const std::optional<at::Generator>& generator) {
+  at::Generator g = generator.has_value() && generator->defined()
+                        ? *generator
+                        : default_generator(device_ >= 0 ? device_ : current_device());
+  std::array<uint64_t, 2> key;
+  {
+    std::lock_guard<std::mutex> lock(g.mutex());
+    key = at::check_generator<TpuGenerator>(g)->next_key();
+  }
+  TensorSlot slot;
+  slot.host_value = true;
+  slot.layout.element = ElementType::kU64;
+  slot.layout.sizes = {2};
+  slot.input = host_input(TensorType{ElementType::kU64, {2}}, key.data(), 16);
+  return slot;
 }
 
 int TracedCall::host_input(const TensorType& type, const void* bytes, size_t size) {
@@ -171,7 +194,14 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
             signature_.push_back('N');
             list.items.emplace_back(std::nullopt);
           } else {
-            list.items.emplace_back(tensor_slot(item.toTensor()));
+            // Index lists (x[idx], x[idx] = v) accept CPU index tensors, as on
+            // CUDA: they travel with the call.
+            at::Tensor index = item.toTensor();
+            if (index.device().is_cpu() && index.dim() > 0) {
+              index = index.to(at::Device(c10::DeviceType::PrivateUse1,
+                                          device_ >= 0 ? device_ : current_device()));
+            }
+            list.items.emplace_back(tensor_slot(index));
           }
         }
       } else {
@@ -227,25 +257,10 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
       argument->value = std::move(slot);
       break;
     }
-    case ArgKind::kGenerator: {
-      std::optional<at::Generator> generator = value.toOptional<at::Generator>();
-      c10::DeviceIndex device = device_ >= 0 ? device_ : current_device();
-      at::Generator g =
-          generator.has_value() && generator->defined() ? *generator : default_generator(device);
-      std::array<uint64_t, 2> key;
-      {
-        std::lock_guard<std::mutex> lock(g.mutex());
-        key = at::check_generator<TpuGenerator>(g)->next_key();
-      }
-      TensorSlot slot;
-      slot.host_value = true;
-      slot.layout.element = ElementType::kU64;
-      slot.layout.sizes = {2};
-      slot.input = host_input(TensorType{ElementType::kU64, {2}}, key.data(), 16);
+    case ArgKind::kGenerator:
+      argument->value = rng_key_slot(value.toOptional<at::Generator>());
       signature_.push_back('G');
-      argument->value = std::move(slot);
       break;
-    }
     case ArgKind::kInt: {
       int64_t v = int_value(value);
       signature_.push_back('i');

@@ -59,6 +59,8 @@ class TracedCall {
  private:
   void collect(size_t index, const c10::IValue& value);
   TensorSlot tensor_slot(const at::Tensor& tensor);
+  // A fresh key from `generator`, or from the call device's default one.
+  TensorSlot rng_key_slot(const std::optional<at::Generator>& generator);
   int host_input(const stablehlo::TensorType& type, const void* bytes, size_t size);
 
   const OpPlan& plan_;

@@ -538,6 +538,51 @@ void add_rule(RuleTable& table, std::string name, Rule rule) {
 
 }  // namespace
 
+// --- dropout -------------------------------------------------------------------
+
+// native_dropout(input, p, train?) -> (output, mask): as PyTorch's CPU kernel,
+// keep each element with probability 1 - p (a Bernoulli draw in f32) and scale
+// the kept ones by 1 / (1 - p) (0 when p == 1), computing in f32 for half types.
+std::vector<Value> native_dropout_rule(Builder& b, const OpCall& call) {
+  Value input = call.tensor(0).value;
+  double p = call.double_at(1);
+  const std::vector<int64_t>& dims = b.dims(input);
+  ElementType type = b.element_type(input);
+  bool train = call.is_none(2) || call.bool_at(2);
+  if (!train) {
+    return {input, b.splat(1.0, TensorType{ElementType::kPred, dims})};
+  }
+  if (!(p >= 0 && p <= 1)) {
+    throw InvalidArgument("dropout probability has to be between 0 and 1, but got " +
+                          format_double(p));
+  }
+  if (!is_floating(stablehlo::real_part_type(type))) {
+    throw_not_implemented_for("bernoulli_scalar_cpu_", type);
+  }
+  RandomBits bits(call);
+  const double keep = 1.0 - p;
+  Value u = bits.uniform(b, dims, ElementType::kF32, 24);
+  Value mask = b.compare(ComparisonDirection::kLT, u, splat(b, keep, ElementType::kF32, dims));
+  ElementType compute =
+      type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
+  Value kept = b.mul(b.convert(input, compute), b.convert(mask, compute));
+  Value scaled = b.mul(kept, splat(b, keep == 0 ? 0.0 : 1.0 / keep, compute, dims));
+  return {b.convert(scaled, type), mask};
+}
+
+// native_dropout_backward(grad_output, mask, scale) = grad_output * mask * scale.
+std::vector<Value> native_dropout_backward_rule(Builder& b, const OpCall& call) {
+  Value grad = call.tensor(0).value;
+  Value mask = call.tensor(1).value;
+  double scale = call.double_at(2);
+  const std::vector<int64_t>& dims = b.dims(grad);
+  ElementType type = b.element_type(grad);
+  ElementType compute =
+      type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
+  Value masked = b.mul(b.convert(grad, compute), b.convert(broadcast_to(b, mask, dims), compute));
+  return {b.convert(b.mul(masked, splat(b, scale, compute, dims)), type)};
+}
+
 void add_random_rules(RuleTable& table) {
   add_rule(table, "uniform", &uniform_rule);
   add_rule(table, "normal", &normal_rule);
@@ -547,6 +592,8 @@ void add_random_rules(RuleTable& table) {
   add_rule(table, "log_normal", &log_normal_rule);
   add_rule(table, "cauchy", &cauchy_rule);
   add_rule(table, "geometric", &geometric_rule);
+  table.add("native_dropout", RuleInfo{&native_dropout_rule, {}, /*needs_rng_key=*/true});
+  add_rule(table, "native_dropout_backward", &native_dropout_backward_rule);
 }
 
 }  // namespace torch_pjrt::lowering

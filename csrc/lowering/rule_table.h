@@ -17,6 +17,10 @@ struct RuleInfo {
   // Positions of `Scalar` arguments whose values shape the program (baked in as
   // constants and part of the cache key) instead of being run-time inputs.
   std::vector<int> static_scalar_args;
+  // The op samples randomly but its schema has no Generator (native_dropout):
+  // the caller appends a fresh u64[2] key from the device's default generator
+  // as one more argument, after the schema's.
+  bool needs_rng_key = false;
 };
 
 // Keyed by the functional op's name without namespace or overload ("add").
