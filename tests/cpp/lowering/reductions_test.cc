@@ -160,6 +160,9 @@ TEST(ReductionRules, ExtremaCompileAndRejectEmpty) {
   EXPECT_THROW(lower("max", {T(E::kF32, {0})}), InvalidArgument);
   EXPECT_THROW(lower("argmax", {T(E::kF32, {0}), none(), Arg{false}}), IndexOutOfRange);
   EXPECT_THROW(lower("argmax", {T(E::kPred, {2}), none(), Arg{false}}), InvalidArgument);
+  EXPECT_THROW(lower("max", {T(E::kC64, {2})}), Unsupported);
+  EXPECT_THROW(lower("max", {T(E::kC64, {2}), Arg{int64_t{0}}, Arg{false}}), InvalidArgument);
+  EXPECT_THROW(lower("amin", {T(E::kC64, {2}), dims({}), Arg{false}}), Unsupported);
 }
 
 TEST(ReductionRules, MaxPropagatesNanAndIndexesFirstOccurrence) {
@@ -283,6 +286,15 @@ TEST(ReductionRules, NormsByOrder) {
                      {T(E::kF32, {0}), Arg{StaticScalar{INFINITY}}, none(), Arg{false}, none()}),
                InvalidArgument);
   EXPECT_THROW(lower("norm", {T(E::kS64, {3}), none()}), InvalidArgument);
+  EXPECT_THROW(lower("linalg_vector_norm",
+                     {T(E::kF32, {3}), Arg{StaticScalar{2.0}}, none(), Arg{false}, Arg{E::kBF16}}),
+               InvalidArgument);
+  EXPECT_THROW(lower("linalg_vector_norm",
+                     {T(E::kF32, {0, 3}), Arg{StaticScalar{-1.0}}, dims({0}), Arg{false}, none()}),
+               InvalidArgument);
+  EXPECT_EQ(compiles("linalg_vector_norm", {T(E::kF32, {0, 3}), Arg{StaticScalar{-1.0}}, dims({1}),
+                                            Arg{false}, none()})[0],
+            T(E::kF32, {0}));
 }
 
 TEST(ReductionRules, CountNonzero) {
