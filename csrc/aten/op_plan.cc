@@ -131,6 +131,11 @@ OpPlan make_plan(const c10::FunctionSchema& schema) {
     plan.static_scalar.push_back(is_static);
     if (is_written(argument)) plan.mutated_args.push_back(functional_index);
   }
+  if (plan.rule != nullptr) {
+    for (int position : plan.rule->unlisted_mutated_args) {
+      plan.mutated_args.push_back(static_cast<size_t>(position));
+    }
+  }
   for (const c10::Argument& ret : schema.returns()) {
     plan.returns.push_back(classify_return(ret.real_type()));
   }

@@ -39,6 +39,7 @@ const RuleTable& rule_table() {
     add_indexing_rules(t);
     add_factory_rules(t);
     add_random_rules(t);
+    add_normalization_rules(t);
     return t;
   }();
   return table;

@@ -21,6 +21,10 @@ struct RuleInfo {
   // the caller appends a fresh u64[2] key from the device's default generator
   // as one more argument, after the schema's.
   bool needs_rng_key = false;
+  // Arguments the op writes although its schema does not say so
+  // (native_batch_norm's running statistics): the rule returns their new
+  // values after the schema's results, and the caller writes them back.
+  std::vector<int> unlisted_mutated_args;
 };
 
 // Keyed by the functional op's name without namespace or overload ("add").
@@ -48,5 +52,6 @@ void add_shape_rules(RuleTable& table);
 void add_indexing_rules(RuleTable& table);
 void add_factory_rules(RuleTable& table);
 void add_random_rules(RuleTable& table);
+void add_normalization_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
