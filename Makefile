@@ -6,7 +6,7 @@ VPY := $(VENV)/bin/python
 BUILD := build
 CORE_SOURCES := $(shell find csrc tests/cpp -name '*.cc' -o -name '*.h') CMakeLists.txt pyproject.toml tools/build_paths.py
 
-.PHONY: demo test cpp-test py-test conformance bench format
+.PHONY: demo test cpp-test py-test bench format
 
 demo: $(BUILD)/.installed
 	$(VPY) examples/train_mlp.py
@@ -38,10 +38,7 @@ $(BUILD)/.installed: $(VENV)/.deps $(BUILD)/.gtest $(CORE_SOURCES)
 	  -Ccmake.define.TORCH_PJRT_BUILD_TESTS=ON -Cbuild.verbose=false -e .
 	@touch $@
 
-# Slow sweeps, kept out of `make test`.
-conformance: $(BUILD)/.installed
-	$(VPY) tools/conformance.py
-
+# Benchmarks print tables; they are not part of `make test`.
 bench: $(BUILD)/.installed
 	$(VPY) benchmarks/eager_ops.py
 
