@@ -1,0 +1,168 @@
+// The engine's runtime against the real XLA:CPU plugin: devices, transfers and
+// their accounting, the executable cache, execution in both eager modes.
+#include "engine/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "engine/compiled_call.h"
+#include "engine/storage_value.h"
+#include "stablehlo/builder.h"
+
+namespace torch_pjrt::engine {
+namespace {
+
+using stablehlo::ElementType;
+using stablehlo::TensorType;
+
+RuntimeOptions cpu_options(EagerMode mode = EagerMode::kStrict) {
+  RuntimeOptions options;
+  options.plugin_path = TORCH_PJRT_TEST_CPU_PLUGIN;
+  options.plugin_name = "cpu";
+  options.cpu_device_count = 2;
+  options.mode = mode;
+  return options;
+}
+
+Runtime& shared_runtime() {
+  static auto* runtime = new Runtime(cpu_options());
+  return *runtime;
+}
+
+stablehlo::Function add_program(const TensorType& type) {
+  stablehlo::Builder b;
+  auto x = b.parameter(type);
+  auto y = b.parameter(type);
+  return b.finish({b.add(x, y)});
+}
+
+TEST(Runtime, ShowsTheRequestedCpuDevices) {
+  Runtime& rt = shared_runtime();
+  EXPECT_EQ(rt.device_count(), 2);
+  EXPECT_NE(rt.device_name(0).find("CPU"), std::string::npos) << rt.device_name(0);
+  EXPECT_THROW(rt.device(2), std::out_of_range);
+  EXPECT_THROW(rt.device(-1), std::out_of_range);
+}
+
+TEST(Runtime, TransfersRoundTripAndAreCounted) {
+  Runtime& rt = shared_runtime();
+  const int64_t buffers_before = rt.metrics().live_buffers.load();
+  const int64_t bytes_to_before = rt.metrics().bytes_to_device.load();
+  const int64_t bytes_from_before = rt.metrics().bytes_from_device.load();
+  std::vector<float> host{1.5f, -2.0f, 3.25f, 0.0f, 7.0f, -0.5f};
+  {
+    auto buffer = rt.to_device(host.data(), TensorType{ElementType::kF32, {2, 3}}, 1);
+    EXPECT_EQ(rt.metrics().live_buffers.load(), buffers_before + 1);
+    EXPECT_EQ(rt.metrics().bytes_to_device.load(), bytes_to_before + 24);
+    std::vector<float> back(6);
+    rt.to_host(*buffer, back.data());
+    EXPECT_EQ(back, host);
+    EXPECT_EQ(rt.metrics().bytes_from_device.load(), bytes_from_before + 24);
+  }
+  EXPECT_EQ(rt.metrics().live_buffers.load(), buffers_before);
+}
+
+TEST(Runtime, EmptyBuffersTransferNothing) {
+  Runtime& rt = shared_runtime();
+  auto buffer = rt.to_device(nullptr, TensorType{ElementType::kS64, {0, 4}}, 0);
+  EXPECT_EQ(buffer->nbytes(), 0);
+  rt.to_host(*buffer, nullptr);
+}
+
+TEST(ExecutableCache, CompilesEachProgramOnce) {
+  Runtime& rt = shared_runtime();
+  const TensorType type{ElementType::kF32, {3, 7}};
+  const int64_t compiles = rt.metrics().compiles.load();
+  const int64_t hits = rt.metrics().cache_hits.load();
+  auto first = rt.executables().get_or_compile(add_program(type));
+  auto second = rt.executables().get_or_compile(add_program(type));
+  EXPECT_EQ(first.get(), second.get());
+  EXPECT_EQ(rt.metrics().compiles.load(), compiles + 1);
+  EXPECT_EQ(rt.metrics().cache_hits.load(), hits + 1);
+  auto other = rt.executables().get_or_compile(add_program(TensorType{ElementType::kS32, {3, 7}}));
+  EXPECT_NE(other.get(), first.get());
+  EXPECT_EQ(rt.metrics().compiles.load(), compiles + 2);
+  EXPECT_EQ(first->output_types, std::vector<TensorType>{type});
+}
+
+TEST(ExecutableCache, AFailedCompileIsReportedAndNotCached) {
+  Runtime& rt = shared_runtime();
+  // A program XLA rejects: a custom call to a target nobody registered.
+  stablehlo::Builder b;
+  auto x = b.parameter(TensorType{ElementType::kF32, {2}});
+  auto y = b.emit("stablehlo.custom_call", {x}, {TensorType{ElementType::kF32, {2}}},
+                  "call_target_name = \"torch_pjrt_no_such_target\"");
+  auto program = b.finish({y[0]});
+  const size_t entries = rt.executables().size();
+  EXPECT_THROW(rt.executables().get_or_compile(program), std::exception);
+  EXPECT_EQ(rt.executables().size(), entries);
+}
+
+void run_add_on(Runtime& rt, int device) {
+  const TensorType type{ElementType::kF32, {4}};
+  auto executable = rt.executables().get_or_compile(add_program(type));
+  std::array<float, 4> a{1, 2, 3, 4};
+  std::array<float, 4> b{10, 20, 30, 40};
+  auto x = rt.to_device(a.data(), type, device);
+  auto y = rt.to_device(b.data(), type, device);
+  std::vector<DeviceBuffer*> inputs{x.get(), y.get()};
+  const int64_t executions = rt.metrics().executions.load();
+  auto outputs = rt.execute(*executable, inputs, device);
+  EXPECT_EQ(rt.metrics().executions.load(), executions + 1);
+  ASSERT_EQ(outputs.size(), 1u);
+  rt.synchronize();
+  std::array<float, 4> result{};
+  rt.to_host(*outputs[0], result.data());
+  EXPECT_EQ(result, (std::array<float, 4>{11, 22, 33, 44}));
+}
+
+TEST(Runtime, ExecutesOnEitherDevice) {
+  run_add_on(shared_runtime(), 0);
+  run_add_on(shared_runtime(), 1);
+}
+
+TEST(Runtime, DebugModeWaitsForEachExecution) {
+  Runtime debug(cpu_options(EagerMode::kDebug));
+  run_add_on(debug, 0);
+}
+
+TEST(Runtime, UnknownPluginPathIsAnError) {
+  RuntimeOptions options = cpu_options();
+  options.plugin_path = "/nonexistent/plugin.so";
+  try {
+    Runtime runtime(options);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/plugin.so"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StorageValue, BindsOnlyValuesOfItsSize) {
+  Runtime& rt = shared_runtime();
+  StorageValue storage(0, 16);
+  EXPECT_FALSE(storage.is_materialized());
+  EXPECT_EQ(storage.type_or(ElementType::kF32), (TensorType{ElementType::kF32, {4}}));
+  std::array<int32_t, 4> values{1, 2, 3, 4};
+  storage.bind(rt.to_device(values.data(), TensorType{ElementType::kS32, {2, 2}}, 0));
+  EXPECT_TRUE(storage.is_materialized());
+  EXPECT_EQ(storage.type_or(ElementType::kF32), (TensorType{ElementType::kS32, {2, 2}}));
+  EXPECT_THROW(storage.bind(rt.to_device(values.data(), TensorType{ElementType::kS32, {3}}, 0)),
+               std::logic_error);
+}
+
+TEST(CompiledCallCache, FindsWhatWasInserted) {
+  CompiledCallCache cache;
+  EXPECT_EQ(cache.find("aten::add.Tensor|f32[2]"), nullptr);
+  auto call = std::make_shared<CompiledCall>();
+  call->outputs.push_back(OutputAction{OutputAction::Kind::kRebind, 0});
+  cache.insert("aten::add.Tensor|f32[2]", call);
+  EXPECT_EQ(cache.find("aten::add.Tensor|f32[2]").get(), call.get());
+  EXPECT_EQ(cache.find("aten::add.Tensor|f32[3]"), nullptr);
+}
+
+}  // namespace
+}  // namespace torch_pjrt::engine
