@@ -10,6 +10,7 @@
 #include "aten/program.h"
 #include "aten/runtime_access.h"
 #include "aten/storage.h"
+#include "engine/contiguous_block.h"
 #include "engine/view_prologue.h"
 #include "stablehlo/builder.h"
 
@@ -31,6 +32,13 @@ stablehlo::Value storage_input(stablehlo::Builder& b, const engine::StorageValue
   return b.parameter(type);
 }
 
+// A view's offset as a run-time input (see engine/contiguous_block.h).
+std::shared_ptr<engine::DeviceBuffer> offset_buffer(const engine::ViewLayout& layout, int device) {
+  const int64_t offset = layout.offset;
+  return runtime().to_device(&offset, stablehlo::TensorType{stablehlo::ElementType::kS64, {}},
+                             device);
+}
+
 // Writes a value that already has the view's sizes and dtype through the view.
 void write_through_view(const at::Tensor& self, std::shared_ptr<engine::DeviceBuffer> value) {
   engine::StorageValue& storage = storage_value(self);
@@ -47,7 +55,15 @@ void write_through_view(const at::Tensor& self, std::shared_ptr<engine::DeviceBu
   stablehlo::Value base = storage_input(b, storage, layout, inputs);
   stablehlo::Value update = b.parameter(value->type());
   inputs.push_back(value.get());
-  stablehlo::Value result = engine::write_view(b, base, layout, update);
+  std::shared_ptr<engine::DeviceBuffer> offset;
+  stablehlo::Value result;
+  if (engine::is_contiguous_block(storage.type_or(layout.element), layout)) {
+    offset = offset_buffer(layout, storage.device_index());
+    inputs.push_back(offset.get());
+    result = engine::write_block(b, base, b.parameter(offset->type()), layout, update);
+  } else {
+    result = engine::write_view(b, base, layout, update);
+  }
   storage.bind(run_program(b.finish({result}), inputs, storage.device_index()).at(0));
 }
 
@@ -92,11 +108,12 @@ at::Tensor to_host_contiguous(const at::Tensor& src) {
   std::shared_ptr<engine::DeviceBuffer> buffer;
   if (engine::covers_storage(storage.buffer()->type(), layout)) {
     buffer = storage.buffer();
-  } else if (storage.nbytes() <= kWholeStorageReadBytes &&
+  } else if (!engine::is_contiguous_block(storage.buffer()->type(), layout) &&
+             storage.nbytes() <= kWholeStorageReadBytes &&
              storage.nbytes() % src.element_size() == 0) {
     // A small storage comes over whole and the view is taken on the host:
-    // one transfer instead of a program per layout (printing reads element by
-    // element, each at its own offset).
+    // one transfer instead of a program per layout (printing reads strided
+    // elements and rows, each at its own offset).
     at::Tensor bytes = at::empty({storage.nbytes()}, at::TensorOptions().dtype(at::kByte));
     runtime().to_host(*storage.buffer(), bytes.mutable_data_ptr());
     return bytes.view(src.scalar_type())
@@ -106,9 +123,16 @@ at::Tensor to_host_contiguous(const at::Tensor& src) {
     stablehlo::Builder b;
     std::vector<engine::DeviceBuffer*> inputs;
     stablehlo::Value base = storage_input(b, storage, layout, inputs);
-    buffer =
-        run_program(b.finish({engine::read_view(b, base, layout)}), inputs, storage.device_index())
-            .at(0);
+    std::shared_ptr<engine::DeviceBuffer> offset;
+    stablehlo::Value view;
+    if (engine::is_contiguous_block(storage.buffer()->type(), layout)) {
+      offset = offset_buffer(layout, storage.device_index());
+      inputs.push_back(offset.get());
+      view = engine::read_block(b, base, b.parameter(offset->type()), layout);
+    } else {
+      view = engine::read_view(b, base, layout);
+    }
+    buffer = run_program(b.finish({view}), inputs, storage.device_index()).at(0);
   }
   runtime().to_host(*buffer, host.mutable_data_ptr());
   return host;

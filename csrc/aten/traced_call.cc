@@ -10,6 +10,7 @@
 #include "aten/generator.h"
 #include "aten/runtime_access.h"
 #include "aten/storage.h"
+#include "engine/contiguous_block.h"
 #include "engine/view_prologue.h"
 #include "lowering/promotion.h"
 
@@ -148,8 +149,14 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
     append_type(signature_, slot.storage_type);
     append_ints(signature_, slot.layout.sizes);
     append_ints(signature_, slot.layout.strides);
-    append(signature_, slot.layout.offset);
     append(signature_, slot.layout.element);
+    if (engine::is_contiguous_block(slot.storage_type, slot.layout)) {
+      const int64_t offset = slot.layout.offset;
+      slot.offset_input = host_input(TensorType{ElementType::kS64, {}}, &offset, sizeof(offset));
+      signature_.push_back('B');
+    } else {
+      append(signature_, slot.layout.offset);
+    }
     return slot;
   }
   // A 0-d CPU tensor is a value sent with the call, as CUDA allows it.
@@ -352,6 +359,11 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
   };
   auto read = [&](const TensorSlot& slot) {
     if (slot.host_value) return lowering::TensorArg{parameters[slot.input], slot.wrapped_number};
+    if (slot.offset_input >= 0) {
+      return lowering::TensorArg{
+          engine::read_block(b, storage_of(slot), parameters[slot.offset_input], slot.layout),
+          false};
+    }
     return lowering::TensorArg{engine::read_view(b, storage_of(slot), slot.layout), false};
   };
 
@@ -438,6 +450,9 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
     Value updated;
     if (!chained && engine::covers_storage(slot->storage_type, slot->layout)) {
       updated = b.reshape(value, slot->storage_type.dims);
+    } else if (slot->offset_input >= 0) {
+      updated = engine::write_block(b, chained ? base : storage_of(*slot),
+                                    parameters[slot->offset_input], slot->layout, value);
     } else {
       updated = engine::write_view(b, chained ? base : storage_of(*slot), slot->layout, value);
     }

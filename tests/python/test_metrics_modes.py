@@ -134,6 +134,31 @@ def test_changing_python_scalar_never_recompiles(op):
     torch.testing.assert_close(x.cpu(), cpu_x, rtol=1e-5, atol=1e-5)
 
 
+def test_walking_a_tensor_slice_by_slice_compiles_once():
+    # Rows and outer-dim slices are contiguous runs of their storage: their
+    # offset is a run-time input, so a loop over them must not compile per step.
+    cpu = make((2048, 160), torch.float32)  # over 1 MiB: no whole-storage host reads
+    weight_cpu = make((160, 4), torch.float32, seed=1)
+    data, weight = cpu.to(DEVICE), weight_cpu.to(DEVICE)
+
+    def step(x, w, i):
+        total = (x[i * 8:(i + 1) * 8] @ w).sum()
+        x[i].mul_(2)
+        row = x[i + 1].clone()
+        x[i + 2] = row
+        return total
+
+    step(data, weight, 0)
+    step(cpu, weight_cpu, 0)
+    before = metrics()
+    for i in range(1, 12):
+        result = step(data, weight, i)
+        expected = step(cpu, weight_cpu, i)
+        torch.testing.assert_close(result.cpu(), expected, rtol=1e-5, atol=1e-4)
+    assert delta(before, metrics(), "compiles") == 0, "a new offset caused a recompile"
+    assert torch.equal(data.cpu(), cpu)
+
+
 # ---------------------------------------------------------------- transfers
 
 
