@@ -9,9 +9,6 @@ namespace torch_pjrt::engine {
 
 class Metrics;
 
-PJRT_Buffer_Type to_pjrt(stablehlo::ElementType type);
-stablehlo::ElementType from_pjrt(PJRT_Buffer_Type type);
-
 // A materialized device value: one PJRT buffer with its logical type. Counted
 // in the live_buffers / live_bytes metrics for as long as it exists.
 class DeviceBuffer {

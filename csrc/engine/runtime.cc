@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "stablehlo/pjrt_type.h"
+
 namespace torch_pjrt::engine {
 
 namespace {
@@ -51,8 +53,8 @@ std::string Runtime::device_name(int index) const {
 std::shared_ptr<DeviceBuffer> Runtime::to_device(const void* data,
                                                  const stablehlo::TensorType& type,
                                                  int device_index) {
-  auto buffer =
-      client_->buffer_from_host(data, to_pjrt(type.element), type.dims, device(device_index));
+  auto buffer = client_->buffer_from_host(data, stablehlo::to_pjrt_type(type.element), type.dims,
+                                          device(device_index));
   auto result = std::make_shared<DeviceBuffer>(std::move(buffer), type, metrics_);
   metrics_.bytes_to_device.fetch_add(result->nbytes(), std::memory_order_relaxed);
   return result;

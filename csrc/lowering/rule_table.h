@@ -16,7 +16,7 @@ struct RuleInfo {
   Rule rule = nullptr;
   // Positions of `Scalar` arguments whose values shape the program (baked in as
   // constants and part of the cache key) instead of being run-time inputs.
-  std::vector<int> static_scalar_args;
+  std::vector<int> static_scalar_args{};
   // The op samples randomly but its schema has no Generator (native_dropout):
   // the caller appends a fresh u64[2] key from the device's default generator
   // as one more argument, after the schema's.
@@ -24,7 +24,7 @@ struct RuleInfo {
   // Arguments the op writes although its schema does not say so
   // (native_batch_norm's running statistics): the rule returns their new
   // values after the schema's results, and the caller writes them back.
-  std::vector<int> unlisted_mutated_args;
+  std::vector<int> unlisted_mutated_args{};
 };
 
 // Keyed by the functional op's name without namespace or overload ("add").

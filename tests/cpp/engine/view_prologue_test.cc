@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "../stablehlo/executor.h"
 #include "pjrt/pjrt.h"
 #include "stablehlo/builder.h"
+#include "stablehlo/pjrt_type.h"
 
 // Every expected value here comes from a plain index loop over the host bytes
 // (as_strided semantics), never from hand-written numbers, and every program
@@ -32,44 +34,9 @@ using stablehlo::Value;
 
 // --- the device --------------------------------------------------------------
 
-const pjrt::Client& client() {
-  // One plugin per process: loading it takes about a second.
-  static const std::unique_ptr<pjrt::Client> instance =
-      pjrt::Client::create(pjrt::Plugin::load(TORCH_PJRT_TEST_CPU_PLUGIN));
-  return *instance;
-}
+const pjrt::Client& client() { return stablehlo::testing::detail::client(); }
 
-PJRT_Buffer_Type buffer_type(ElementType t) {
-  switch (t) {
-    case ElementType::kPred:
-      return PJRT_Buffer_Type_PRED;
-    case ElementType::kS8:
-      return PJRT_Buffer_Type_S8;
-    case ElementType::kS16:
-      return PJRT_Buffer_Type_S16;
-    case ElementType::kS32:
-      return PJRT_Buffer_Type_S32;
-    case ElementType::kS64:
-      return PJRT_Buffer_Type_S64;
-    case ElementType::kU8:
-      return PJRT_Buffer_Type_U8;
-    case ElementType::kU16:
-      return PJRT_Buffer_Type_U16;
-    case ElementType::kBF16:
-      return PJRT_Buffer_Type_BF16;
-    case ElementType::kF32:
-      return PJRT_Buffer_Type_F32;
-    case ElementType::kF64:
-      return PJRT_Buffer_Type_F64;
-    case ElementType::kC64:
-      return PJRT_Buffer_Type_C64;
-    case ElementType::kC128:
-      return PJRT_Buffer_Type_C128;
-    default:
-      ADD_FAILURE() << "no test mapping for " << stablehlo::short_name(t);
-      return PJRT_Buffer_Type_INVALID;
-  }
-}
+PJRT_Buffer_Type buffer_type(ElementType t) { return stablehlo::to_pjrt_type(t); }
 
 // A dense row-major host tensor, as raw bytes.
 struct Host {

@@ -10,6 +10,7 @@
 
 #include "pjrt/pjrt.h"
 #include "stablehlo/function.h"
+#include "stablehlo/pjrt_type.h"
 
 namespace torch_pjrt::stablehlo::testing {
 
@@ -36,50 +37,6 @@ struct HostTensor {
 
 namespace detail {
 
-inline PJRT_Buffer_Type buffer_type(ElementType t) {
-  switch (t) {
-    case ElementType::kPred:
-      return PJRT_Buffer_Type_PRED;
-    case ElementType::kS8:
-      return PJRT_Buffer_Type_S8;
-    case ElementType::kS16:
-      return PJRT_Buffer_Type_S16;
-    case ElementType::kS32:
-      return PJRT_Buffer_Type_S32;
-    case ElementType::kS64:
-      return PJRT_Buffer_Type_S64;
-    case ElementType::kU8:
-      return PJRT_Buffer_Type_U8;
-    case ElementType::kU16:
-      return PJRT_Buffer_Type_U16;
-    case ElementType::kU32:
-      return PJRT_Buffer_Type_U32;
-    case ElementType::kU64:
-      return PJRT_Buffer_Type_U64;
-    case ElementType::kF16:
-      return PJRT_Buffer_Type_F16;
-    case ElementType::kBF16:
-      return PJRT_Buffer_Type_BF16;
-    case ElementType::kF32:
-      return PJRT_Buffer_Type_F32;
-    case ElementType::kF64:
-      return PJRT_Buffer_Type_F64;
-    case ElementType::kC64:
-      return PJRT_Buffer_Type_C64;
-    case ElementType::kC128:
-      return PJRT_Buffer_Type_C128;
-    case ElementType::kF8E5M2:
-      return PJRT_Buffer_Type_F8E5M2;
-    case ElementType::kF8E4M3FN:
-      return PJRT_Buffer_Type_F8E4M3FN;
-    case ElementType::kF8E5M2FNUZ:
-      return PJRT_Buffer_Type_F8E5M2FNUZ;
-    case ElementType::kF8E4M3FNUZ:
-      return PJRT_Buffer_Type_F8E4M3FNUZ;
-  }
-  return PJRT_Buffer_Type_INVALID;
-}
-
 inline const pjrt::Client& client() {
   static const std::unique_ptr<pjrt::Client> instance =
       pjrt::Client::create(pjrt::Plugin::load(TORCH_PJRT_TEST_CPU_PLUGIN));
@@ -98,8 +55,8 @@ inline std::vector<HostTensor> run(const Function& fn,
   std::vector<std::unique_ptr<pjrt::Buffer>> inputs;
   std::vector<pjrt::Buffer*> raw;
   for (const HostTensor& a : arguments) {
-    inputs.push_back(c.buffer_from_host(a.bytes.data(), detail::buffer_type(a.type.element),
-                                        a.type.dims, device));
+    inputs.push_back(
+        c.buffer_from_host(a.bytes.data(), to_pjrt_type(a.type.element), a.type.dims, device));
     raw.push_back(inputs.back().get());
   }
   pjrt::ExecuteResult result = executable->execute(raw, device);
