@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "../stablehlo/executor.h"
+#include "harness.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -18,49 +19,17 @@ using E = ElementType;
 using stablehlo::Function;
 using stablehlo::testing::HostTensor;
 
-// A Python number argument: a 0-d run-time value that promotes as a scalar.
-struct Number {
-  E type;
-};
-using ArgSpec = std::variant<TensorType, Number, Arg>;
-
-const RuleTable& table() {
-  static const RuleTable instance = [] {
-    RuleTable t;
-    add_elementwise_rules(t);
-    add_activation_rules(t);
-    return t;
-  }();
-  return instance;
-}
-
+using testing::ArgSpec;
+using testing::Number;
 Function lower(std::string_view name, std::string_view overload,
                const std::vector<ArgSpec>& specs) {
-  Builder b;
-  OpCall call;
-  call.name = name;
-  call.overload = overload;
-  for (const ArgSpec& spec : specs) {
-    if (const auto* t = std::get_if<TensorType>(&spec)) {
-      call.args.push_back(TensorArg{b.parameter(*t)});
-    } else if (const auto* n = std::get_if<Number>(&spec)) {
-      call.args.push_back(TensorArg{b.parameter({n->type, {}}), true});
-    } else {
-      call.args.push_back(std::get<Arg>(spec));
-    }
-  }
-  const RuleInfo* info = table().find(name);
-  if (info == nullptr) throw std::logic_error("no rule for " + std::string(name));
-  return b.finish(info->rule(b, call));
+  return testing::lower_call(name, specs, {overload});
 }
 
 // Lowers and compiles; returns the result type.
 TensorType compiles(std::string_view name, std::string_view overload,
                     const std::vector<ArgSpec>& specs) {
-  Function fn = lower(name, overload, specs);
-  EXPECT_NO_THROW(stablehlo::testing::detail::client().compile(fn.to_mlir())) << name << "\n"
-                                                                              << fn.to_mlir();
-  return fn.result_types().at(0);
+  return testing::compile_call(name, specs, {overload}).at(0);
 }
 
 template <class T>
@@ -72,7 +41,6 @@ const std::vector<E> kDtypes = {E::kF32, E::kBF16, E::kF64, E::kS64, E::kS32, E:
 
 TEST(ElementwiseRules, RuleTableHasThem) {
   for (const char* name : {"add", "div", "pow", "erfinv", "lerp", "addcdiv"}) {
-    EXPECT_NE(table().find(name), nullptr) << name;
     EXPECT_NE(rule_table().find(name), nullptr) << name;
   }
 }

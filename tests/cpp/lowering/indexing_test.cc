@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "../stablehlo/executor.h"
+#include "harness.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -19,66 +20,19 @@ using stablehlo::Function;
 using stablehlo::testing::HostTensor;
 
 // A Python number / Scalar argument: a 0-d run-time value.
-struct Number {
-  E type;
-};
-// Tensor[] and Tensor?[] arguments.
-struct Tensors {
-  std::vector<TensorType> types;
-};
-struct OptionalTensors {
-  std::vector<std::optional<TensorType>> types;
-};
-using ArgSpec = std::variant<TensorType, Number, Tensors, OptionalTensors, Arg>;
-
-const RuleTable& table() {
-  static const RuleTable instance = [] {
-    RuleTable t;
-    add_shape_rules(t);
-    add_indexing_rules(t);
-    return t;
-  }();
-  return instance;
-}
-
+using testing::ArgSpec;
+using testing::Number;
+using testing::OptionalTensors;
+using testing::Tensors;
 Function lower(std::string_view name, std::string_view overload,
                const std::vector<ArgSpec>& specs) {
-  Builder b;
-  OpCall call;
-  call.name = name;
-  call.overload = overload;
-  for (const ArgSpec& spec : specs) {
-    if (const auto* t = std::get_if<TensorType>(&spec)) {
-      call.args.push_back(TensorArg{b.parameter(*t)});
-    } else if (const auto* n = std::get_if<Number>(&spec)) {
-      call.args.push_back(TensorArg{b.parameter({n->type, {}}), true});
-    } else if (const auto* list = std::get_if<Tensors>(&spec)) {
-      std::vector<TensorArg> tensors;
-      for (const TensorType& type : list->types) tensors.push_back({b.parameter(type)});
-      call.args.push_back(tensors);
-    } else if (const auto* list = std::get_if<OptionalTensors>(&spec)) {
-      std::vector<std::optional<TensorArg>> tensors;
-      for (const auto& type : list->types) {
-        tensors.push_back(type ? std::optional<TensorArg>(TensorArg{b.parameter(*type)})
-                               : std::nullopt);
-      }
-      call.args.push_back(tensors);
-    } else {
-      call.args.push_back(std::get<Arg>(spec));
-    }
-  }
-  const RuleInfo* info = table().find(name);
-  if (info == nullptr) throw std::logic_error("no rule for " + std::string(name));
-  return b.finish(info->rule(b, call));
+  return testing::lower_call(name, specs, {overload});
 }
 
 // Lowers and compiles; returns the result type.
 TensorType compiles(std::string_view name, std::string_view overload,
                     const std::vector<ArgSpec>& specs) {
-  Function fn = lower(name, overload, specs);
-  EXPECT_NO_THROW(stablehlo::testing::detail::client().compile(fn.to_mlir())) << name << "\n"
-                                                                              << fn.to_mlir();
-  return fn.result_types().at(0);
+  return testing::compile_call(name, specs, {overload}).at(0);
 }
 
 template <class T>
@@ -121,7 +75,7 @@ TEST(ShapeIndexingRules, RuleTableHasThem) {
                            "scatter_add",
                            "scatter_reduce",
                            "index_add"}) {
-    EXPECT_NE(table().find(name), nullptr) << name;
+    EXPECT_NE(rule_table().find(name), nullptr) << name;
   }
 }
 

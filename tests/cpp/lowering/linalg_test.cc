@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "../stablehlo/executor.h"
+#include "harness.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -19,44 +20,15 @@ using stablehlo::Function;
 using stablehlo::testing::HostTensor;
 using stablehlo::testing::run;
 
-// A Scalar argument (beta, alpha): a 0-d run-time value.
-struct Number {
-  E type;
-};
-using ArgSpec = std::variant<TensorType, Number, Arg>;
-
-const RuleTable& table() {
-  static const RuleTable instance = [] {
-    RuleTable t;
-    add_linalg_rules(t);
-    return t;
-  }();
-  return instance;
-}
+using testing::ArgSpec;
+using testing::Number;  // beta, alpha: 0-d run-time values
 
 Function lower(std::string_view name, const std::vector<ArgSpec>& specs) {
-  Builder b;
-  OpCall call;
-  call.name = name;
-  for (const ArgSpec& spec : specs) {
-    if (const auto* t = std::get_if<TensorType>(&spec)) {
-      call.args.push_back(TensorArg{b.parameter(*t)});
-    } else if (const auto* n = std::get_if<Number>(&spec)) {
-      call.args.push_back(TensorArg{b.parameter({n->type, {}}), true});
-    } else {
-      call.args.push_back(std::get<Arg>(spec));
-    }
-  }
-  const RuleInfo* info = table().find(name);
-  if (info == nullptr) throw std::logic_error("no rule for " + std::string(name));
-  return b.finish(info->rule(b, call));
+  return testing::lower_call(name, specs);
 }
 
 TensorType compiles(std::string_view name, const std::vector<ArgSpec>& specs) {
-  Function fn = lower(name, specs);
-  EXPECT_NO_THROW(stablehlo::testing::detail::client().compile(fn.to_mlir())) << name << "\n"
-                                                                              << fn.to_mlir();
-  return fn.result_types().at(0);
+  return testing::compile_call(name, specs).at(0);
 }
 
 TensorType T(E type, std::vector<int64_t> dims) { return TensorType{type, std::move(dims)}; }
@@ -73,7 +45,6 @@ const std::vector<E> kDtypes = {E::kF32, E::kBF16, E::kF64, E::kF16,
 TEST(LinalgRules, RuleTableHasThem) {
   for (const char* name :
        {"mm", "bmm", "addmm", "baddbmm", "addbmm", "mv", "addmv", "dot", "vdot"}) {
-    EXPECT_NE(table().find(name), nullptr) << name;
     EXPECT_NE(rule_table().find(name), nullptr) << name;
   }
 }

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "../stablehlo/executor.h"
+#include "harness.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -25,47 +26,16 @@ constexpr float kNan = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // A Scalar argument: a 0-d run-time value.
-struct Number {
-  E type;
-};
-using ArgSpec = std::variant<TensorType, Number, Arg>;
-
-const RuleTable& table() {
-  static const RuleTable instance = [] {
-    RuleTable t;
-    add_reduction_rules(t);
-    add_softmax_loss_rules(t);
-    return t;
-  }();
-  return instance;
-}
-
+using testing::ArgSpec;
+using testing::Number;
 Function lower(std::string_view name, const std::vector<ArgSpec>& specs,
                std::string_view overload = "") {
-  Builder b;
-  OpCall call;
-  call.name = name;
-  call.overload = overload;
-  for (const ArgSpec& spec : specs) {
-    if (const auto* t = std::get_if<TensorType>(&spec)) {
-      call.args.push_back(TensorArg{b.parameter(*t)});
-    } else if (const auto* n = std::get_if<Number>(&spec)) {
-      call.args.push_back(TensorArg{b.parameter({n->type, {}}), true});
-    } else {
-      call.args.push_back(std::get<Arg>(spec));
-    }
-  }
-  const RuleInfo* info = table().find(name);
-  if (info == nullptr) throw std::logic_error("no rule for " + std::string(name));
-  return b.finish(info->rule(b, call));
+  return testing::lower_call(name, specs, {overload});
 }
 
 // Lowers and compiles; returns the result types.
 std::vector<TensorType> compiles(std::string_view name, const std::vector<ArgSpec>& specs) {
-  Function fn = lower(name, specs);
-  EXPECT_NO_THROW(stablehlo::testing::detail::client().compile(fn.to_mlir())) << name << "\n"
-                                                                              << fn.to_mlir();
-  return fn.result_types();
+  return testing::compile_call(name, specs);
 }
 
 TensorType T(E type, std::vector<int64_t> dims) { return TensorType{type, std::move(dims)}; }
@@ -87,7 +57,6 @@ bool integral_or_bool(E type) { return type == E::kPred || stablehlo::is_integra
 TEST(ReductionRules, RuleTableHasThem) {
   for (const char* name : {"sum", "mean", "max", "argmax", "var", "all", "logsumexp", "cumsum",
                            "linalg_vector_norm", "_softmax", "nll_loss_forward", "mse_loss"}) {
-    EXPECT_NE(table().find(name), nullptr) << name;
     EXPECT_NE(rule_table().find(name), nullptr) << name;
   }
 }
