@@ -20,10 +20,6 @@ using stablehlo::ElementType;
 using stablehlo::TensorType;
 using stablehlo::Value;
 
-struct TracedCall::Argument {
-  std::variant<lowering::Arg, TensorSlot, ListSlot> value;
-};
-
 namespace {
 
 // The signature is a byte string: exact (no hash collisions) and cheap to build.
@@ -87,9 +83,7 @@ TracedCall::TracedCall(const OpPlan& plan, const torch::jit::Stack& stack, size_
   }
   if (device_ < 0) device_ = current_device();
   if (plan.rule != nullptr && plan.rule->needs_rng_key) {
-    auto argument = std::make_shared<Argument>();
-    argument->value = rng_key_slot(std::nullopt);
-    arguments_.push_back(std::move(argument));
+    arguments_.emplace_back(rng_key_slot(std::nullopt));
     signature_.push_back('G');
   }
 }
@@ -176,19 +170,19 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
 }
 
 void TracedCall::collect(size_t index, const c10::IValue& value) {
-  auto argument = std::make_shared<Argument>();
+  Argument argument;
   const ArgKind kind = plan_.kinds[index];
   // A None generator means the device's default one, so it is not None here.
   if (kind != ArgKind::kGenerator &&
       (value.isNone() || (value.isTensor() && !value.toTensor().defined()))) {
     signature_.push_back('N');
-    argument->value = lowering::Arg{lowering::NoneArg{}};
+    argument = lowering::Arg{lowering::NoneArg{}};
     arguments_.push_back(std::move(argument));
     return;
   }
   switch (kind) {
     case ArgKind::kTensor:
-      argument->value = tensor_slot(value.toTensor());
+      argument = tensor_slot(value.toTensor());
       break;
     case ArgKind::kTensorList:
     case ArgKind::kOptionalTensorList: {
@@ -216,7 +210,7 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
           list.items.emplace_back(tensor_slot(item));
       }
       append(signature_, list.items.size());
-      argument->value = std::move(list);
+      argument = std::move(list);
       break;
     }
     case ArgKind::kScalar: {
@@ -235,7 +229,7 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
         signature_.push_back('K');
         append(signature_, s.index());
         std::visit([&](const auto& v) { append(signature_, v); }, s);
-        argument->value = lowering::Arg{s};
+        argument = lowering::Arg{s};
         break;
       }
       // A runtime scalar: a 0-d "wrapped number" input of the scalar's kind.
@@ -261,32 +255,32 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
       }
       signature_.push_back('S');
       append(signature_, slot.layout.element);
-      argument->value = std::move(slot);
+      argument = std::move(slot);
       break;
     }
     case ArgKind::kGenerator:
-      argument->value = rng_key_slot(value.toOptional<at::Generator>());
+      argument = rng_key_slot(value.toOptional<at::Generator>());
       signature_.push_back('G');
       break;
     case ArgKind::kInt: {
       int64_t v = int_value(value);
       signature_.push_back('i');
       append(signature_, v);
-      argument->value = lowering::Arg{v};
+      argument = lowering::Arg{v};
       break;
     }
     case ArgKind::kFloat: {
       double v = value.toDouble();
       signature_.push_back('f');
       append(signature_, v);
-      argument->value = lowering::Arg{v};
+      argument = lowering::Arg{v};
       break;
     }
     case ArgKind::kBool: {
       bool v = value.toBool();
       signature_.push_back('b');
       append(signature_, v);
-      argument->value = lowering::Arg{v};
+      argument = lowering::Arg{v};
       break;
     }
     case ArgKind::kString: {
@@ -294,7 +288,7 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
       signature_.push_back('"');
       append(signature_, v.size());
       signature_.append(v);
-      argument->value = lowering::Arg{std::move(v)};
+      argument = lowering::Arg{std::move(v)};
       break;
     }
     case ArgKind::kIntList:
@@ -307,7 +301,7 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
       }
       signature_.push_back('I');
       append_ints(signature_, v);
-      argument->value = lowering::Arg{std::move(v)};
+      argument = lowering::Arg{std::move(v)};
       break;
     }
     case ArgKind::kFloatList: {
@@ -315,19 +309,19 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
       signature_.push_back('F');
       append(signature_, v.size());
       for (double d : v) append(signature_, d);
-      argument->value = lowering::Arg{std::move(v)};
+      argument = lowering::Arg{std::move(v)};
       break;
     }
     case ArgKind::kScalarType: {
       ElementType v = to_element_type(value.toScalarType());
       signature_.push_back('D');
       append(signature_, v);
-      argument->value = lowering::Arg{v};
+      argument = lowering::Arg{v};
       break;
     }
     case ArgKind::kIgnored:
       signature_.push_back('-');
-      argument->value = lowering::Arg{lowering::NoneArg{}};
+      argument = lowering::Arg{lowering::NoneArg{}};
       break;
     case ArgKind::kUnsupported:
       TORCH_CHECK_NOT_IMPLEMENTED(false, "torch_pjrt cannot pass argument ", index, " of ",
@@ -374,9 +368,9 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
   call.out_element_types = out_element_types_;
   call.args.reserve(arguments_.size());
   for (const auto& argument : arguments_) {
-    if (const auto* slot = std::get_if<TensorSlot>(&argument->value)) {
+    if (const auto* slot = std::get_if<TensorSlot>(&argument)) {
       call.args.emplace_back(read(*slot));
-    } else if (const auto* list = std::get_if<ListSlot>(&argument->value)) {
+    } else if (const auto* list = std::get_if<ListSlot>(&argument)) {
       if (list->optional_items) {
         std::vector<std::optional<lowering::TensorArg>> items;
         for (const auto& item : list->items) {
@@ -389,7 +383,7 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
         call.args.emplace_back(std::move(items));
       }
     } else {
-      call.args.push_back(std::get<lowering::Arg>(argument->value));
+      call.args.push_back(std::get<lowering::Arg>(argument));
     }
   }
 
@@ -418,7 +412,7 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
   std::vector<std::pair<const engine::StorageValue*, Value>> written;
   for (size_t k = 0; k < plan_.mutated_args.size(); ++k) {
     const size_t position = plan_.mutated_args[k];
-    const auto* slot = std::get_if<TensorSlot>(&arguments_[position]->value);
+    const auto* slot = std::get_if<TensorSlot>(&arguments_[position]);
     if (slot == nullptr) continue;  // an optional mutated argument that was None
     TORCH_CHECK(!slot->host_value, plan_.qualified_name, ": cannot write into a CPU tensor");
     const size_t result_index = returned + k;
@@ -503,7 +497,7 @@ std::vector<c10::IValue> TracedCall::execute(const engine::CompiledCall& compile
         break;
       }
       case engine::OutputAction::Kind::kRebind: {
-        const auto& slot = std::get<TensorSlot>(arguments_[action.argument]->value);
+        const auto& slot = std::get<TensorSlot>(arguments_[action.argument]);
         storage_value(slot.tensor).bind(buffer);
         break;
       }

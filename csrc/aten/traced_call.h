@@ -7,12 +7,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "aten/op_plan.h"
 #include "engine/compiled_call.h"
 #include "engine/storage_value.h"
 #include "engine/view_layout.h"
+#include "lowering/op_call.h"
 
 namespace torch_pjrt::aten {
 
@@ -69,9 +71,9 @@ class TracedCall {
   const OpPlan& plan_;
   std::string signature_;
   std::vector<CallInput> inputs_;
-  // Per functional argument: a TensorSlot, a ListSlot or a lowering::Arg.
-  struct Argument;
-  std::vector<std::shared_ptr<Argument>> arguments_;
+  // Per functional argument: a static value, a tensor, or a list of tensors.
+  using Argument = std::variant<lowering::Arg, TensorSlot, ListSlot>;
+  std::vector<Argument> arguments_;
   std::vector<stablehlo::ElementType> out_element_types_;
   c10::DeviceIndex device_ = -1;
   c10::ScalarType default_float_;

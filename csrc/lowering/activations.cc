@@ -18,8 +18,7 @@ using stablehlo::UnaryOp;
 
 // PyTorch's CPU kernel for this op has no case for the dtype: NotImplementedError.
 [[noreturn]] void no_kernel(const OpCall& call, ElementType t) {
-  throw Unsupported("\"" + std::string(call.name) + "_cpu\" not implemented for '" +
-                    std::string(scalar_type_name(t)) + "'");
+  throw_no_kernel(std::string(call.name) + "_cpu", t);
 }
 
 // The half types compute in f32 and round once, as PyTorch's CPU kernels do.

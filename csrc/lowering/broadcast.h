@@ -10,8 +10,7 @@ namespace torch_pjrt::lowering {
 // PyTorch broadcasting of shapes; throws InvalidArgument with PyTorch's wording
 // ("The size of tensor a (3) must match the size of tensor b (4) at
 // non-singleton dimension 1").
-std::vector<int64_t> broadcast_shapes(const std::vector<int64_t>& a,
-                                      const std::vector<int64_t>& b);
+std::vector<int64_t> broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b);
 std::vector<int64_t> broadcast_shapes(const std::vector<std::vector<int64_t>>& shapes);
 // Broadcasts x to `dims` (trailing alignment); returns x when already there.
 Value broadcast_to(Builder& b, Value x, const std::vector<int64_t>& dims);

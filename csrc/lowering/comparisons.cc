@@ -9,6 +9,7 @@
 
 #include "lowering/broadcast.h"
 #include "lowering/dtype_names.h"
+#include "lowering/nan_extremum.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
@@ -22,12 +23,6 @@ using stablehlo::is_floating;
 using stablehlo::is_integral;
 using stablehlo::is_unsigned_integral;
 using stablehlo::UnaryOp;
-
-// The message PyTorch's dispatch macros give for a dtype a kernel lacks.
-[[noreturn]] void throw_not_implemented_for(std::string_view kernel, ElementType type) {
-  throw Unsupported("\"" + std::string(kernel) + "\" not implemented for '" +
-                    std::string(scalar_type_name(type)) + "'");
-}
 
 std::string cpu_kernel_name(const OpCall& call) { return std::string(call.name) + "_cpu"; }
 
@@ -82,7 +77,7 @@ template <ComparisonDirection kDirection>
 std::vector<Value> compare_rule(Builder& b, const OpCall& call) {
   PromotedPair p = promote_pair(b, call, call.tensor(0), call.tensor(1));
   if (is_ordering(kDirection) && is_complex(p.type)) {
-    throw_not_implemented_for(cpu_kernel_name(call), p.type);
+    throw_no_kernel(cpu_kernel_name(call), p.type);
   }
   if (p.type == ElementType::kPred && is_ordering(kDirection)) {
     // Order false < true as the integers they stand for.
@@ -110,7 +105,7 @@ std::vector<Value> bitwise_rule(Builder& b, const OpCall& call) {
   if (p.type != ElementType::kPred && !is_integral(p.type)) {
     std::string name(call.name);
     if (name.starts_with("__")) name = "bitwise" + name.substr(1, name.size() - 3);
-    throw_not_implemented_for(name + "_cpu", p.type);
+    throw_no_kernel(name + "_cpu", p.type);
   }
   return {b.binary(kOp, p.lhs, p.rhs)};
 }
@@ -119,7 +114,7 @@ std::vector<Value> bitwise_not_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   ElementType type = b.element_type(x);
   if (type != ElementType::kPred && !is_integral(type)) {
-    throw_not_implemented_for("bitwise_not_cpu", type);
+    throw_no_kernel("bitwise_not_cpu", type);
   }
   return {b.unary(UnaryOp::kNot, x)};
 }
@@ -147,15 +142,6 @@ std::vector<Value> where_rule(Builder& b, const OpCall& call) {
 
 // --- clamp, maximum, minimum -------------------------------------------------
 
-// stablehlo.maximum/minimum with NaN from either side made explicit: XLA:CPU
-// lowers them to plain compare-and-select unless told otherwise.
-Value nan_propagating(Builder& b, BinaryOp op, Value lhs, Value rhs) {
-  Value result = b.binary(op, lhs, rhs);
-  if (!is_floating(b.element_type(result))) return result;
-  result = b.select(b.compare(ComparisonDirection::kNE, rhs, rhs), rhs, result);
-  return b.select(b.compare(ComparisonDirection::kNE, lhs, lhs), lhs, result);
-}
-
 // max(x, lo) then min(·, hi), both NaN-propagating: a NaN input or bound gives
 // NaN, and lo > hi gives hi, as PyTorch's clamp does.
 Value clamp_values(Builder& b, const OpCall& call, const TensorArg& self,
@@ -166,7 +152,7 @@ Value clamp_values(Builder& b, const OpCall& call, const TensorArg& self,
   ElementType type = result_type(b, operands, call.default_float);
   if (is_complex(type)) throw Unsupported("clamp is not supported for complex types");
   if (type == ElementType::kPred) {
-    throw_not_implemented_for("clamp_scalar_cpu", type);
+    throw_no_kernel("clamp_scalar_cpu", type);
   }
   std::vector<Value> values;
   for (const TensorArg& operand : operands) values.push_back(operand.value);

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "lowering/op_call.h"
+
 namespace torch_pjrt::lowering {
 
 using stablehlo::ElementType;
@@ -98,6 +100,11 @@ std::string format_double(double value) {
   std::ostringstream out;
   out << value;
   return out.str();
+}
+
+void throw_no_kernel(std::string_view kernel, stablehlo::ElementType type) {
+  throw Unsupported("\"" + std::string(kernel) + "\" not implemented for '" +
+                    std::string(scalar_type_name(type)) + "'");
 }
 
 }  // namespace torch_pjrt::lowering

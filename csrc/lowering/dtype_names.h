@@ -14,6 +14,10 @@ namespace torch_pjrt::lowering {
 std::string_view scalar_type_name(stablehlo::ElementType type);
 std::string_view type_meta_name(stablehlo::ElementType type);
 
+// The NotImplementedError PyTorch's dispatch macros raise when `kernel` has
+// no case for the dtype: "\"add_cpu\" not implemented for 'Bool'".
+[[noreturn]] void throw_no_kernel(std::string_view kernel, stablehlo::ElementType type);
+
 // A double as PyTorch's messages print it (C++ stream defaults: "-1", "0.5").
 std::string format_double(double value);
 

@@ -20,12 +20,6 @@ using stablehlo::is_integral;
 using stablehlo::is_unsigned_integral;
 using stablehlo::UnaryOp;
 
-// PyTorch's CPU kernels have no kernel for this dtype: NotImplementedError.
-[[noreturn]] void no_kernel(std::string_view kernel, ElementType t) {
-  throw Unsupported("\"" + std::string(kernel) + "\" not implemented for '" +
-                    std::string(scalar_type_name(t)) + "'");
-}
-
 bool is_inexact(ElementType t) { return is_floating(t) || is_complex(t); }
 
 // The type PyTorch's CPU kernels do the arithmetic in (at::opmath_type): the
@@ -210,7 +204,8 @@ Value divide(Builder& b, const OpCall& call, const TensorArg& lhs, const TensorA
   Promoted p = promote(b, call, {lhs, rhs});
   Value x = p.values[0];
   Value y = p.values[1];
-  if (p.type == ElementType::kPred) no_kernel(floor ? "div_floor_cpu" : "div_trunc_cpu", p.type);
+  if (p.type == ElementType::kPred)
+    throw_no_kernel(floor ? "div_floor_cpu" : "div_trunc_cpu", p.type);
   if (is_integral(p.type)) return floor ? integer_floor_divide(b, x, y) : b.div(x, y);
   if (is_complex(p.type)) {
     throw InvalidArgument(std::string("div_") + (floor ? "floor" : "trunc") +
@@ -241,7 +236,7 @@ template <Value (*fn)(Builder&, Value, Value), bool python_sign>
 std::vector<Value> remainder_like_rule(Builder& b, const OpCall& call) {
   Promoted p = promote(b, call, {call.tensor(0), call.tensor(1)});
   const std::string_view kernel = python_sign ? "remainder_cpu" : "fmod_cpu";
-  if (p.type == ElementType::kPred || is_complex(p.type)) no_kernel(kernel, p.type);
+  if (p.type == ElementType::kPred || is_complex(p.type)) throw_no_kernel(kernel, p.type);
   return {b.convert(fn(b, p.values[0], p.values[1]), p.type)};
 }
 
@@ -267,7 +262,7 @@ Value integer_power(Builder& b, Value base, Value exponent) {
 
 std::vector<Value> pow_rule(Builder& b, const OpCall& call) {
   Promoted p = promote(b, call, {call.tensor(0), call.tensor(1)});
-  if (p.type == ElementType::kPred) no_kernel("pow", p.type);
+  if (p.type == ElementType::kPred) throw_no_kernel("pow", p.type);
   if (is_integral(p.type)) return {integer_power(b, p.values[0], p.values[1])};
   return {b.convert(b.binary(BinaryOp::kPower, p.values[0], p.values[1]), p.type)};
 }
@@ -321,7 +316,7 @@ std::vector<Value> neg_rule(Builder& b, const OpCall& call) {
 std::vector<Value> abs_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   const ElementType type = b.element_type(x);
-  if (type == ElementType::kPred) no_kernel("abs_cpu", type);
+  if (type == ElementType::kPred) throw_no_kernel("abs_cpu", type);
   if (is_unsigned_integral(type)) return {x};
   return {b.unary(UnaryOp::kAbs, x)};
 }
@@ -362,7 +357,7 @@ std::vector<Value> rounding_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   const ElementType type = b.element_type(x);
   if (type == ElementType::kPred || is_complex(type)) {
-    no_kernel(std::string(call.name) + "_vml_cpu", type);
+    throw_no_kernel(std::string(call.name) + "_vml_cpu", type);
   }
   if (is_integral(type)) return {x};
   return {fn(b, x)};
@@ -374,7 +369,7 @@ std::vector<Value> round_rule(Builder& b, const OpCall& call) {
   // round.decimals and its out= form have the extra int; plain round has not.
   const bool has_decimals = call.size() > 1 && !call.is_none(1);
   if (!has_decimals) return rounding_rule<apply<UnaryOp::kRoundNearestEven>>(b, call);
-  if (!is_floating(type)) no_kernel("round_cpu", type);
+  if (!is_floating(type)) throw_no_kernel("round_cpu", type);
   int64_t decimals = call.int_at(1);
   if (decimals == 0) return {b.unary(UnaryOp::kRoundNearestEven, x)};
   // As PyTorch: scale by 10^|decimals| in the compute type, round half to even, scale back.
@@ -390,7 +385,7 @@ std::vector<Value> round_rule(Builder& b, const OpCall& call) {
 std::vector<Value> frac_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   const ElementType type = b.element_type(x);
-  if (!is_floating(type)) no_kernel("frac_cpu", type);
+  if (!is_floating(type)) throw_no_kernel("frac_cpu", type);
   return {b.sub(x, truncate(b, x))};
 }
 
@@ -413,7 +408,7 @@ std::vector<Value> lerp_rule(Builder& b, const OpCall& call) {
   // lerp.Scalar's weight (any form of it, out= included) arrives as a number.
   const bool scalar_weight = weight.is_scalar;
   if (!is_inexact(type))
-    no_kernel(scalar_weight ? "lerp_kernel_scalar" : "lerp_kernel_tensor", type);
+    throw_no_kernel(scalar_weight ? "lerp_kernel_scalar" : "lerp_kernel_tensor", type);
   check_same_dtype(b, self.value, end.value, "end");
   if (!scalar_weight) check_same_dtype(b, self.value, weight.value, "weight");
   const ElementType compute = opmath(type);
@@ -457,7 +452,7 @@ std::vector<Value> addc_rule(Builder& b, const OpCall& call) {
     }
   }
   if (p.type == ElementType::kPred)
-    no_kernel(divide ? "addcdiv_cpu_out" : "addcmul_cpu_out", p.type);
+    throw_no_kernel(divide ? "addcdiv_cpu_out" : "addcmul_cpu_out", p.type);
   const std::optional<TensorArg> value = optional_scalar(call, 3);
   check_value(b, p.type, value);
   Value scaled = p.values[1];

@@ -110,8 +110,7 @@ std::vector<Value> arange_rule(Builder& b, const OpCall& call) {
   ElementType type = factory_type(
       call, is_integral_scalar(start) && is_integral_scalar(end) && is_integral_scalar(step));
   if (type == ElementType::kPred || is_complex(type)) {
-    throw Unsupported("\"arange_cpu\" not implemented for '" + std::string(scalar_type_name(type)) +
-                      "'");
+    throw_no_kernel("arange_cpu", type);
   }
   int64_t size = arange_size(start, end, step, type);
   if (!is_floating(type)) {
@@ -168,8 +167,7 @@ std::vector<Value> linspace_rule(Builder& b, const OpCall& call) {
   if (steps < 0) throw InvalidArgument("number of steps must be non-negative");
   ElementType type = factory_type(call, false);
   if (type == ElementType::kPred || is_complex(type)) {
-    throw Unsupported("\"linspace_cpu\" not implemented for '" +
-                      std::string(scalar_type_name(type)) + "'");
+    throw_no_kernel("linspace_cpu", type);
   }
   bool integral = !is_floating(type);
   if (steps <= 1) {

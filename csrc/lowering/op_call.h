@@ -52,9 +52,8 @@ struct NoneArg {};
 using StaticScalar = std::variant<bool, int64_t, double, std::complex<double>>;
 
 using Arg = std::variant<NoneArg, TensorArg, std::vector<TensorArg>,
-                         std::vector<std::optional<TensorArg>>, bool, int64_t, double,
-                         std::string, std::vector<int64_t>, std::vector<double>, ElementType,
-                         StaticScalar>;
+                         std::vector<std::optional<TensorArg>>, bool, int64_t, double, std::string,
+                         std::vector<int64_t>, std::vector<double>, ElementType, StaticScalar>;
 
 // One ATen call as a rule sees it. In-place (`add_`) and out= (`add.out`) forms
 // reach the rule of their functional op: `name` has no trailing underscore and

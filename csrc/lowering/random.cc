@@ -76,11 +76,6 @@ ElementType accumulate_type(ElementType type) {
   return type == ElementType::kF64 ? ElementType::kF64 : ElementType::kF32;
 }
 
-[[noreturn]] void throw_not_implemented_for(std::string_view kernel, ElementType type) {
-  throw Unsupported("\"" + std::string(kernel) + "\" not implemented for '" +
-                    std::string(scalar_type_name(type)) + "'");
-}
-
 void require_floating(std::string_view distribution, ElementType type) {
   if (!is_floating(type)) {
     throw InvalidArgument(std::string(distribution) +
@@ -167,7 +162,7 @@ std::vector<Value> uniform_rule(Builder& b, const OpCall& call) {
   double to = call.double_at(2);
   ElementType type = b.element_type(self);
   ElementType part = stablehlo::real_part_type(type);
-  if (!is_floating(part)) throw_not_implemented_for("check_uniform_bounds", type);
+  if (!is_floating(part)) throw_no_kernel("check_uniform_bounds", type);
   double max = largest_finite(part);
   std::string dtype(type_meta_name(part));
   if (!(from >= -max && from <= max)) throw InvalidArgument("from is out of bounds for " + dtype);
@@ -205,7 +200,7 @@ void check_std(double std) {
 ElementType require_normal_type(Builder& b, Value v) {
   ElementType type = b.element_type(v);
   if (!is_floating(stablehlo::real_part_type(type))) {
-    throw_not_implemented_for("normal_kernel_cpu", type);
+    throw_no_kernel("normal_kernel_cpu", type);
   }
   return type;
 }
@@ -277,7 +272,7 @@ std::vector<Value> bernoulli_rule(Builder& b, const OpCall& call) {
   } else {
     Value p = call.size() == 3 ? call.tensor(1).value : self;
     ElementType p_type = b.element_type(p);
-    if (!is_floating(p_type)) throw_not_implemented_for("bernoulli_tensor_cpu_p_", p_type);
+    if (!is_floating(p_type)) throw_no_kernel("bernoulli_tensor_cpu_p_", p_type);
     ElementType acc = accumulate_type(p_type);
     Value u = bits.uniform(b, dims, acc, digits(acc));
     hit = b.compare(ComparisonDirection::kLT, u, broadcast_to(b, b.convert(p, acc), dims));
@@ -312,7 +307,7 @@ IntegerRange integer_range(ElementType type) {
     case ElementType::kU32:
       return {0, UINT32_MAX};
     default:
-      throw_not_implemented_for("random_", type);
+      throw_no_kernel("random_", type);
   }
 }
 
@@ -440,7 +435,7 @@ std::vector<Value> random_rule(Builder& b, const OpCall& call) {
   Value self = call.tensor(0).value;
   ElementType type = b.element_type(self);
   const std::vector<int64_t>& dims = b.dims(self);
-  if (is_complex(type)) throw_not_implemented_for("random_", type);
+  if (is_complex(type)) throw_no_kernel("random_", type);
   // Told apart by their arguments (self, [from,] [to,] generator), not by
   // overload names, which out= and in-place forms spell differently.
   switch (call.size()) {
@@ -520,8 +515,7 @@ std::vector<Value> geometric_rule(Builder& b, const OpCall& call) {
     throw InvalidArgument("geometric_ expects p to be in (0, 1), but got p=" + format_double(p));
   }
   ElementType type = b.element_type(self);
-  if (type == ElementType::kPred || is_complex(type))
-    throw_not_implemented_for("geometric_cpu", type);
+  if (type == ElementType::kPred || is_complex(type)) throw_no_kernel("geometric_cpu", type);
   RandomBits bits(call);
   ElementType acc = type == ElementType::kF64 ? ElementType::kF64 : ElementType::kF32;
   const std::vector<int64_t>& dims = b.dims(self);
@@ -557,7 +551,7 @@ std::vector<Value> native_dropout_rule(Builder& b, const OpCall& call) {
                           format_double(p));
   }
   if (!is_floating(stablehlo::real_part_type(type))) {
-    throw_not_implemented_for("bernoulli_scalar_cpu_", type);
+    throw_no_kernel("bernoulli_scalar_cpu_", type);
   }
   RandomBits bits(call);
   const double keep = 1.0 - p;

@@ -20,6 +20,7 @@
 
 #include "lowering/broadcast.h"
 #include "lowering/dtype_names.h"
+#include "lowering/nan_extremum.h"
 #include "lowering/op_call.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
@@ -175,8 +176,7 @@ void check_nonempty_reduction(std::string_view op, const Reduction& r, bool dim_
 void reject_complex(Builder& b, Value x, std::string_view kernel) {
   const ElementType type = b.element_type(x);
   if (!stablehlo::is_complex(type)) return;
-  throw Unsupported("\"" + std::string(kernel) + "\" not implemented for '" +
-                    std::string(scalar_type_name(type)) + "'");
+  throw_no_kernel(kernel, type);
 }
 
 void check_not_complex(Builder& b, Value x, std::string_view message) {
@@ -215,15 +215,6 @@ Value extreme_value(Builder& b, ElementType type, bool lowest) {
   if (stablehlo::is_floating(type)) return b.constant(lowest ? -kInf : kInf, type);
   const auto [low, high] = integer_limits(type);
   return b.constant_int(lowest ? low : high, type);
-}
-
-// max/min with a NaN from either side made explicit: XLA:CPU lowers
-// stablehlo.maximum to a plain compare-and-select that drops NaN.
-Value nan_propagating(Builder& b, BinaryOp op, Value lhs, Value rhs) {
-  Value result = b.binary(op, lhs, rhs);
-  if (!stablehlo::is_floating(b.element_type(result))) return result;
-  result = b.select(b.compare(ComparisonDirection::kNE, rhs, rhs), rhs, result);
-  return b.select(b.compare(ComparisonDirection::kNE, lhs, lhs), lhs, result);
 }
 
 Value reduce_with(Builder& b, Value x, Value init, const std::vector<int64_t>& dims, BinaryOp op) {

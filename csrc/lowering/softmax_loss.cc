@@ -47,9 +47,7 @@ ElementType accumulation_type(ElementType type) {
 
 // PyTorch's CPU kernels exist for floating types only (NotImplementedError).
 void check_floating(std::string_view kernel, ElementType type) {
-  if (!stablehlo::is_floating(type))
-    throw Unsupported("\"" + std::string(kernel) + "\" not implemented for '" + name_of(type) +
-                      "'");
+  if (!stablehlo::is_floating(type)) throw_no_kernel(kernel, type);
 }
 
 Value fill_like(Builder& b, Value like, double value) { return b.splat(value, b.type(like)); }
