@@ -71,7 +71,10 @@ using Arg = std::variant<NoneArg, TensorArg, std::vector<TensorArg>,
 // Layout/Device/MemoryFormat/pin_memory and any absent optional -> NoneArg.
 struct OpCall {
   std::string_view name;      // "add", "_softmax", "sum"
-  std::string_view overload;  // "Tensor", "Scalar", "dim_IntList", "" (of the called form)
+  // The overload of the form that was called ("Tensor", "out", "Scalar_out",
+  // ...): functional, in-place and out= forms spell it differently, so rules
+  // tell overloads apart by their arguments, not by this name.
+  std::string_view overload;
   std::vector<Arg> args;
   // torch.get_default_dtype(): what an integer tensor combined with a Python
   // float promotes to.
