@@ -40,6 +40,7 @@ const RuleTable& rule_table() {
     add_factory_rules(t);
     add_random_rules(t);
     add_normalization_rules(t);
+    add_recurrent_rules(t);
     return t;
   }();
   return table;

@@ -53,5 +53,6 @@ void add_indexing_rules(RuleTable& table);
 void add_factory_rules(RuleTable& table);
 void add_random_rules(RuleTable& table);
 void add_normalization_rules(RuleTable& table);
+void add_recurrent_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
