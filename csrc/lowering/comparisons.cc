@@ -1,5 +1,5 @@
 // Comparisons, logical and bitwise ops, where, clamp, maximum/minimum, the
-// floating-point classification predicates and torch.equal.
+// floating-point classification predicates, torch.equal and torch.isin.
 
 #include <limits>
 #include <optional>
@@ -291,6 +291,37 @@ std::vector<Value> equal_rule(Builder& b, const OpCall& call) {
                    })};
 }
 
+// isin(elements, test_elements, assume_unique, invert): every element is
+// compared with every test element (an [elements..., tests] predicate reduced
+// over the tests), which XLA fuses into one pass; PyTorch's sort-based path
+// for large inputs only pays off on the host.
+std::vector<Value> isin_rule(Builder& b, const OpCall& call) {
+  const TensorArg& elements = call.tensor(0);
+  const TensorArg& tests = call.tensor(1);
+  const ElementType type = result_type(b, {elements, tests}, call.default_float);
+  if (is_complex(type)) throw_no_kernel("isin_default_cpu", type);
+  if (type == ElementType::kPred) {
+    throw InvalidArgument("Unsupported input type encountered for isin(): Bool");
+  }
+  const bool invert = call.bool_at(3);
+  Value x = b.convert(elements.value, type);
+  Value t = b.convert(tests.value, type);
+  int64_t count = 1;
+  for (int64_t d : b.dims(t)) count *= d;
+  std::vector<int64_t> dims = b.dims(x);
+  const int64_t test_dim = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> element_dims(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) element_dims[i] = static_cast<int64_t>(i);
+  dims.push_back(count);
+  Value pairs = b.compare(ComparisonDirection::kEQ, b.broadcast_in_dim(x, dims, element_dims),
+                          b.broadcast_in_dim(b.reshape(t, {count}), dims, {test_dim}));
+  Value found = b.reduce(pairs, b.constant(0.0, ElementType::kPred), {test_dim},
+                         [](Builder& rb, const std::vector<Value>& args) {
+                           return std::vector<Value>{rb.binary(BinaryOp::kOr, args[0], args[1])};
+                         });
+  return {invert ? b.unary(UnaryOp::kNot, found) : found};
+}
+
 void add_rule(RuleTable& table, std::string name, Rule rule) {
   table.add(std::move(name), RuleInfo{rule, {}});
 }
@@ -328,6 +359,7 @@ void add_comparison_rules(RuleTable& table) {
   add_rule(table, "isfinite", &isfinite_rule);
   add_rule(table, "signbit", &signbit_rule);
   add_rule(table, "equal", &equal_rule);
+  add_rule(table, "isin", &isin_rule);
 }
 
 }  // namespace torch_pjrt::lowering

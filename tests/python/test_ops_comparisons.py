@@ -369,3 +369,28 @@ def test_equal():
     assert torch.equal(dev(b), dev(b.clone()))
     assert torch.equal(dev(x.bfloat16()), dev(x.bfloat16()))
     assert torch.equal(dev(x), dev(x.double())) == torch.equal(x, x.double())
+
+
+# ---------------------------------------------------------------- isin
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize("invert", [False, True])
+def test_isin(dtype, invert):
+    elements = with_ties((3, 4), dtype, seed=1)
+    tests = with_ties((5,), dtype, seed=2)
+    check(torch.isin, elements, tests, invert=invert)
+    check(torch.isin, elements.t(), tests.reshape(1, 5), invert=invert)  # non-contiguous, 2-d tests
+
+
+def test_isin_edges():
+    x = make((2, 3), torch.float32, seed=3)
+    check(torch.isin, x, special_floats(torch.float32))  # NaN is never found
+    check(torch.isin, x, torch.empty(0))  # nothing to find
+    check(torch.isin, torch.empty(0, 3), x)
+    check(torch.isin, torch.tensor(2), torch.tensor([1, 2]))  # 0-d elements
+    check(torch.isin, x, 0.5)  # a Python number as the test element
+    check(torch.isin, 2, torch.tensor([1, 2, 3]))  # a Python number as the element
+    check(torch.isin, with_ties((4,), torch.int64, 4), torch.tensor([1.0, -1.5]))  # promotion
+    out = torch.empty(2, 3, dtype=torch.bool)
+    check(lambda a, b, out: torch.isin(a, b, out=out), x, x[0], out)
