@@ -44,6 +44,9 @@ def _register():
         os.environ.get("TORCH_PJRT_EAGER_MODE", "strict").strip() or "strict",
         os.environ.get("TORCH_PJRT_CPU_FALLBACK", "0").strip() not in ("", "0"),
     )
+    # torch.autocast("tpu") without a dtype means bfloat16, the TPU's native
+    # type (PyTorch's default for a PrivateUse1 device is float16).
+    torch.set_autocast_dtype("tpu", torch.bfloat16)
 
 
 _register()

@@ -106,3 +106,9 @@ def max_memory_allocated(device=None) -> int:
 
 def reset_peak_memory_stats(device=None) -> None:
     _C._reset_peak_memory()
+
+
+def get_amp_supported_dtype():
+    """The dtypes torch.autocast("tpu", dtype=...) accepts: TPUs compute in bfloat16
+    natively; float16 works through XLA on every plugin."""
+    return [torch.bfloat16, torch.float16]
