@@ -62,10 +62,13 @@ void throw_device_mismatch(const OpPlan& plan, const at::Device& a, const at::De
 }
 
 TracedCall::TracedCall(const OpPlan& plan, const torch::jit::Stack& stack, size_t first_argument)
-    : plan_(plan), default_float_(c10::get_default_dtype_as_scalartype()) {
+    : plan_(plan),
+      default_float_(c10::get_default_dtype_as_scalartype()),
+      matmul_precision_(at::globalContext().float32MatmulPrecision()) {
   signature_.reserve(256);
   signature_.append(plan.qualified_name);
   append(signature_, default_float_);
+  append(signature_, matmul_precision_);
   // Out arguments decide the device of factories and their dtype; they are
   // written by the caller, not read by the program.
   for (size_t position : plan.out_args) {
@@ -365,6 +368,17 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
   call.name = plan_.rule_name;
   call.overload = plan_.overload;
   call.default_float = to_element_type(default_float_);
+  switch (matmul_precision_) {
+    case at::Float32MatmulPrecision::HIGHEST:
+      call.f32_matmul_precision = stablehlo::Precision::kHighest;
+      break;
+    case at::Float32MatmulPrecision::HIGH:
+      call.f32_matmul_precision = stablehlo::Precision::kHigh;
+      break;
+    case at::Float32MatmulPrecision::MEDIUM:
+      call.f32_matmul_precision = stablehlo::Precision::kDefault;
+      break;
+  }
   call.out_element_types = out_element_types_;
   call.args.reserve(arguments_.size());
   for (const auto& argument : arguments_) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/stack.h>
 
@@ -77,6 +78,7 @@ class TracedCall {
   std::vector<stablehlo::ElementType> out_element_types_;
   c10::DeviceIndex device_ = -1;
   c10::ScalarType default_float_;
+  at::Float32MatmulPrecision matmul_precision_;
 };
 
 // PyTorch's message for a call that mixes devices.

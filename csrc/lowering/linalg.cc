@@ -53,10 +53,11 @@ void check_rank(Value v, const Builder& b, int64_t rank, const std::string& mess
 }
 
 // a (x) b contracted as `dims`, in the accumulation type of a's element type.
-Value product(Builder& b, Value lhs, Value rhs, const DotDimensions& dims) {
+Value product(Builder& b, const OpCall& call, Value lhs, Value rhs, const DotDimensions& dims) {
   const ElementType type = b.element_type(lhs);
   const ElementType acc = accumulation_type(type);
-  const Precision precision = acc == type ? Precision::kHighest : Precision::kDefault;
+  Precision precision = acc == type ? Precision::kHighest : Precision::kDefault;
+  if (type == ElementType::kF32) precision = call.f32_matmul_precision;
   return b.dot_general(lhs, rhs, dims, acc, precision);
 }
 
@@ -152,7 +153,7 @@ std::vector<Value> mm_rule(Builder& b, const OpCall& call) {
   const Value mat1 = call.tensor(0).value, mat2 = call.tensor(1).value;
   check_matrices(b, mat1, mat2, /*from_mm=*/true);
   const ElementType type = out_dtype_at(call, 2).value_or(b.element_type(mat1));
-  return {b.convert(product(b, mat1, mat2, kMatrixProduct), type)};
+  return {b.convert(product(b, call, mat1, mat2, kMatrixProduct), type)};
 }
 
 std::vector<Value> addmm_rule(Builder& b, const OpCall& call) {
@@ -168,7 +169,7 @@ std::vector<Value> addmm_rule(Builder& b, const OpCall& call) {
   check_matrices(b, mat1, mat2, /*from_mm=*/false);
   const std::optional<ElementType> out_dtype = out_dtype_at(call, 3);
   const size_t beta_at = out_dtype ? 4 : 3;
-  Value result = scale_and_add(b, product(b, mat1, mat2, kMatrixProduct), self, call, beta_at,
+  Value result = scale_and_add(b, product(b, call, mat1, mat2, kMatrixProduct), self, call, beta_at,
                                b.element_type(mat1));
   return {b.convert(result, out_dtype.value_or(b.element_type(mat1)))};
 }
@@ -205,7 +206,7 @@ std::vector<Value> bmm_rule(Builder& b, const OpCall& call) {
   const Value batch1 = call.tensor(0).value, batch2 = call.tensor(1).value;
   check_batches(b, batch1, batch2, false);
   const ElementType type = out_dtype_at(call, 2).value_or(b.element_type(batch1));
-  return {b.convert(product(b, batch1, batch2, kBatchedProduct), type)};
+  return {b.convert(product(b, call, batch1, batch2, kBatchedProduct), type)};
 }
 
 std::vector<Value> baddbmm_rule(Builder& b, const OpCall& call) {
@@ -220,7 +221,7 @@ std::vector<Value> baddbmm_rule(Builder& b, const OpCall& call) {
   }
   check_batches(b, batch1, batch2, false);
   const std::optional<ElementType> out_dtype = out_dtype_at(call, 3);
-  Value result = scale_and_add(b, product(b, batch1, batch2, kBatchedProduct), self, call,
+  Value result = scale_and_add(b, product(b, call, batch1, batch2, kBatchedProduct), self, call,
                                out_dtype ? 4 : 3, type);
   return {b.convert(result, out_dtype.value_or(type))};
 }
@@ -236,7 +237,7 @@ std::vector<Value> addbmm_rule(Builder& b, const OpCall& call) {
                           name_of(b.element_type(self)) + " and " + name_of(type));
   }
   const DotDimensions summed_batches{{}, {}, {0, 2}, {0, 1}};
-  return {scale_and_add(b, product(b, batch1, batch2, summed_batches), self, call, 3, type)};
+  return {scale_and_add(b, product(b, call, batch1, batch2, summed_batches), self, call, 3, type)};
 }
 
 // --- vectors ---------------------------------------------------------------------
@@ -267,14 +268,14 @@ const DotDimensions kMatrixVector{{}, {}, {1}, {0}};
 std::vector<Value> mv_rule(Builder& b, const OpCall& call) {
   const Value mat = call.tensor(0).value, vec = call.tensor(1).value;
   check_matrix_vector(b, std::nullopt, mat, vec);
-  return {b.convert(product(b, mat, vec, kMatrixVector), b.element_type(mat))};
+  return {b.convert(product(b, call, mat, vec, kMatrixVector), b.element_type(mat))};
 }
 
 std::vector<Value> addmv_rule(Builder& b, const OpCall& call) {
   const Value self = call.tensor(0).value, mat = call.tensor(1).value, vec = call.tensor(2).value;
   check_matrix_vector(b, self, mat, vec);
-  return {
-      scale_and_add(b, product(b, mat, vec, kMatrixVector), self, call, 3, b.element_type(mat))};
+  return {scale_and_add(b, product(b, call, mat, vec, kMatrixVector), self, call, 3,
+                        b.element_type(mat))};
 }
 
 void check_vectors(Builder& b, std::string_view op, Value x, Value y) {
@@ -302,7 +303,7 @@ const DotDimensions kInnerProduct{{}, {}, {0}, {0}};
 std::vector<Value> dot_rule(Builder& b, const OpCall& call) {
   const Value x = call.tensor(0).value, y = call.tensor(1).value;
   check_vectors(b, "dot", x, y);
-  return {b.convert(product(b, x, y, kInnerProduct), b.element_type(x))};
+  return {b.convert(product(b, call, x, y, kInnerProduct), b.element_type(x))};
 }
 
 // conj(x) . y; the same as dot for real types.
@@ -314,7 +315,7 @@ std::vector<Value> vdot_rule(Builder& b, const OpCall& call) {
     Value imag = b.unary(UnaryOp::kImag, x);
     x = b.binary(BinaryOp::kComplex, b.unary(UnaryOp::kReal, x), b.unary(UnaryOp::kNegate, imag));
   }
-  return {b.convert(product(b, x, y, kInnerProduct), b.element_type(x))};
+  return {b.convert(product(b, call, x, y, kInnerProduct), b.element_type(x))};
 }
 
 }  // namespace

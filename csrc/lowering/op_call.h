@@ -70,7 +70,7 @@ using Arg = std::variant<NoneArg, TensorArg, std::vector<TensorArg>,
 // u64[2] key for stablehlo.rng_bit_generator (fresh per call);
 // Layout/Device/MemoryFormat/pin_memory and any absent optional -> NoneArg.
 struct OpCall {
-  std::string_view name;      // "add", "_softmax", "sum"
+  std::string_view name;  // "add", "_softmax", "sum"
   // The overload of the form that was called ("Tensor", "out", "Scalar_out",
   // ...): functional, in-place and out= forms spell it differently, so rules
   // tell overloads apart by their arguments, not by this name.
@@ -79,6 +79,10 @@ struct OpCall {
   // torch.get_default_dtype(): what an integer tensor combined with a Python
   // float promotes to.
   ElementType default_float = ElementType::kF32;
+  // torch.get_float32_matmul_precision() for float32 matmuls: "highest" (kHighest,
+  // as CPU computes), "high" (kHigh) or "medium" (kDefault), the faster
+  // multi-pass and single-pass bf16 modes of TPUs. Other types ignore it.
+  stablehlo::Precision f32_matmul_precision = stablehlo::Precision::kHighest;
   // For out= calls, the dtypes of the out tensors (the only dtype source of
   // factories such as arange.out); empty for functional and in-place calls.
   std::vector<ElementType> out_element_types;

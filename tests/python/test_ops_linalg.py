@@ -233,3 +233,36 @@ def test_matmul_and_bmm_gradients():
         (torch.matmul(x, y).sin()).sum().backward()
     for c, d in zip(cpu, dev):
         torch.testing.assert_close(d.grad.cpu(), c.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(DEVICE == "cpu", reason="counts device compiles")
+def test_float32_matmul_precision_is_part_of_the_program():
+    import torch_pjrt
+
+    a = torch.randn(8, 8)
+    x = a.to(DEVICE)
+    before = torch.get_float32_matmul_precision()
+    try:
+        results = {}
+        compiles = []
+        for precision in ("highest", "high", "medium", "highest"):
+            torch.set_float32_matmul_precision(precision)
+            torch_pjrt.reset_metrics()
+            results[precision] = (x @ x).cpu()
+            compiles.append(torch_pjrt.metrics()["compiles"])
+        # A new setting is a new program (a TPU computes it with fewer bf16
+        # passes); coming back to one already used compiles nothing.
+        assert compiles[1:] == [1, 1, 0]
+        # XLA:CPU computes every precision in f32; a TPU would differ within bf16 error.
+        for value in results.values():
+            torch.testing.assert_close(value, a @ a, rtol=1e-2, atol=1e-2)
+        # f64 ignores the setting, as on CPU and CUDA.
+        y = x.double()
+        torch.set_float32_matmul_precision("medium")
+        (y @ y).cpu()
+        torch_pjrt.reset_metrics()
+        torch.set_float32_matmul_precision("highest")
+        (y @ y).cpu()
+        assert torch_pjrt.metrics()["compiles"] == 0
+    finally:
+        torch.set_float32_matmul_precision(before)
