@@ -119,11 +119,8 @@ std::vector<Value> topk_rule(Builder& b, const OpCall& call) {
   const AtLeast1d in = at_least_1d(b, x, call.int_at(2));
   const int64_t size = b.dims(in.x)[in.dim];
   if (k < 0 || k > size) throw InvalidArgument("selected index k out of range");
-  if (in.was_scalar) {
-    if (k == 1) return {x, b.constant_int(0, ElementType::kS64)};
-    // topk of a 0-d tensor with k = 0 still gives 0-d results, as on CPU.
-    return {b.zeros(b.type(x)), b.constant_int(0, ElementType::kS64)};
-  }
+  // A 0-d tensor is its own top element, even for k = 0 (as on CPU).
+  if (in.was_scalar) return {x, b.constant_int(0, ElementType::kS64)};
   Sorted s = sort_along(b, in.x, in.dim, /*descending=*/call.bool_at(3));
   return {slice_along(b, s.values, in.dim, 0, k), slice_along(b, s.indices, in.dim, 0, k)};
 }
