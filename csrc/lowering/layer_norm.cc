@@ -141,8 +141,8 @@ std::vector<Value> native_layer_norm_rule(Builder& b, const OpCall& call) {
   Value beta = flat_parameter(b, params[1], 0, layout.row_size, compute);
   Value xhat = b.mul(b.sub(x, b.broadcast_in_dim(m.mean, matrix, {0})),
                      b.broadcast_in_dim(m.rstd, matrix, {0}));
-  Value y = b.add(b.mul(xhat, b.broadcast_in_dim(w, matrix, {1})),
-                  b.broadcast_in_dim(beta, matrix, {1}));
+  Value y =
+      b.add(b.mul(xhat, b.broadcast_in_dim(w, matrix, {1})), b.broadcast_in_dim(beta, matrix, {1}));
   return {b.convert(b.reshape(y, b.dims(input)), type),
           b.convert(b.reshape(m.mean, layout.stat_shape), stats),
           b.convert(b.reshape(m.rstd, layout.stat_shape), stats)};
@@ -271,7 +271,8 @@ std::vector<Value> native_group_norm_backward_rule(Builder& b, const OpCall& cal
   Value rstd = b.reshape(b.convert(call.tensor(3).value, compute), stat_shape);
   Value rstd_full = b.broadcast_in_dim(rstd, grouped, {0, 1});
   Value xhat = b.mul(b.sub(x, b.broadcast_in_dim(mean, grouped, {0, 1})), rstd_full);
-  Value g = b.mul(dy, b.broadcast_in_dim(group_parameter(b, weight, 1, l, compute), grouped, {1, 2}));
+  Value g =
+      b.mul(dy, b.broadcast_in_dim(group_parameter(b, weight, 1, l, compute), grouped, {1, 2}));
   Value n = b.splat(static_cast<double>((l.channels / l.groups) * l.hxw),
                     TensorType{compute, stat_shape});
   Value mean_g = b.div(sum_over(b, g, {2, 3}), n);

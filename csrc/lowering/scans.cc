@@ -33,12 +33,15 @@ std::vector<Value> cumulative_extreme(Builder& b, const OpCall& call, bool is_ma
   auto combine = [is_max, floating](Builder& r, const std::vector<Value>& earlier,
                                     const std::vector<Value>& later) {
     Value a = earlier[0], c = later[0];
-    Value take_later = r.compare(is_max ? ComparisonDirection::kGE : ComparisonDirection::kLE, c, a);
+    Value take_later =
+        r.compare(is_max ? ComparisonDirection::kGE : ComparisonDirection::kLE, c, a);
     if (floating) {
       Value a_number = r.compare(ComparisonDirection::kEQ, a, a);
-      take_later = r.binary(BinaryOp::kOr, is_nan(r, c), r.binary(BinaryOp::kAnd, a_number, take_later));
+      take_later =
+          r.binary(BinaryOp::kOr, is_nan(r, c), r.binary(BinaryOp::kAnd, a_number, take_later));
     }
-    return std::vector<Value>{r.select(take_later, c, a), r.select(take_later, later[1], earlier[1])};
+    return std::vector<Value>{r.select(take_later, c, a),
+                              r.select(take_later, later[1], earlier[1])};
   };
   auto scanned = prefix_scan(b, {orderable(b, x), index}, dim, combine);
   return {b.convert(scanned[0], type), scanned[1]};
@@ -57,9 +60,8 @@ Value log_add_exp(Builder& b, Value x, Value y) {
   Value high = nan_propagating(b, BinaryOp::kMaximum, x, y);
   Value low = nan_propagating(b, BinaryOp::kMinimum, x, y);
   Value sum = b.add(b.unary(UnaryOp::kLog1p, b.unary(UnaryOp::kExp, b.sub(low, high))), high);
-  Value equal_infinities =
-      b.binary(BinaryOp::kAnd, b.compare(ComparisonDirection::kEQ, low, high),
-               b.unary(UnaryOp::kNot, b.unary(UnaryOp::kIsFinite, low)));
+  Value equal_infinities = b.binary(BinaryOp::kAnd, b.compare(ComparisonDirection::kEQ, low, high),
+                                    b.unary(UnaryOp::kNot, b.unary(UnaryOp::kIsFinite, low)));
   return b.select(equal_infinities, x, sum);
 }
 
@@ -73,11 +75,11 @@ std::vector<Value> logcumsumexp_rule(Builder& b, const OpCall& call) {
   if (b.rank(x) == 0 || b.type(x).numel() == 0) return {x};
   const ElementType compute =
       type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
-  Value scanned = prefix_scan(b, {b.convert(x, compute)}, dim,
-                              [](Builder& r, const std::vector<Value>& earlier,
-                                 const std::vector<Value>& later) {
-                                return std::vector<Value>{log_add_exp(r, later[0], earlier[0])};
-                              })[0];
+  Value scanned = prefix_scan(
+      b, {b.convert(x, compute)}, dim,
+      [](Builder& r, const std::vector<Value>& earlier, const std::vector<Value>& later) {
+        return std::vector<Value>{log_add_exp(r, later[0], earlier[0])};
+      })[0];
   return {b.convert(scanned, type)};
 }
 

