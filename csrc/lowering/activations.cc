@@ -335,6 +335,28 @@ Value hardswish_backward(Builder& b, const OpCall&, Value grad, Value x) {
   return b.select(compare(b, ComparisonDirection::kLE, x, -3), constant_like(b, 0, grad), upper);
 }
 
+// --- log_sigmoid --------------------------------------------------------------
+
+// min(x, 0) - log1p(exp(-|x|)); the buffer is exp(-|x|), which CPU's backward reads.
+std::vector<Value> log_sigmoid_forward_rule(Builder& b, const OpCall& call) {
+  Floating f = floating_operands(b, call, {0});
+  Value x = f.values[0];
+  Value z = exp(b, b.unary(UnaryOp::kNegate, b.unary(UnaryOp::kAbs, x)));
+  Value output = b.sub(b.min(x, constant_like(b, 0, x)), b.unary(UnaryOp::kLog1p, z));
+  return {b.convert(output, f.type), b.convert(z, f.type)};
+}
+
+// log_sigmoid_backward(grad_output, self, buffer): grad * (max_deriv - sign * z / (1 + z)),
+// max_deriv 1 and sign 1 for negative inputs, 0 and -1 otherwise.
+std::vector<Value> log_sigmoid_backward_rule(Builder& b, const OpCall& call) {
+  Floating f = floating_operands(b, call, {0, 1, 2});
+  Value grad = f.values[0], x = f.values[1], z = f.values[2];
+  Value negative = compare(b, ComparisonDirection::kLT, x, 0);
+  Value ratio = b.div(z, b.add(constant_like(b, 1, z), z));
+  Value derivative = b.select(negative, b.sub(constant_like(b, 1, z), ratio), ratio);
+  return {b.convert(b.mul(derivative, grad), f.type)};
+}
+
 }  // namespace
 
 void add_activation_rules(RuleTable& table) {
@@ -362,6 +384,8 @@ void add_activation_rules(RuleTable& table) {
   add("hardsigmoid_backward", &backward_rule<hardsigmoid_backward>);
   add("hardswish", &unary_rule<hardswish>);
   add("hardswish_backward", &backward_rule<hardswish_backward>);
+  add("log_sigmoid_forward", &log_sigmoid_forward_rule);
+  add("log_sigmoid_backward", &log_sigmoid_backward_rule);
 }
 
 }  // namespace torch_pjrt::lowering

@@ -461,6 +461,22 @@ std::vector<Value> addc_rule(Builder& b, const OpCall& call) {
   return {b.convert(b.add(p.values[0], term), p.type)};
 }
 
+// xlogy(self, other) = self * log(other), 0 where self is 0 (even for other
+// 0 or inf), NaN where other is NaN; integers and bool compute in the default
+// float type. kl_div's composite reaches it.
+std::vector<Value> xlogy_rule(Builder& b, const OpCall& call) {
+  const ElementType common = result_type(b, {call.tensor(0), call.tensor(1)}, call.default_float);
+  if (is_complex(common)) throw Unsupported("xlogy of complex tensors");
+  const ElementType type = to_floating(common, call.default_float);
+  std::vector<Value> v =
+      promote_and_broadcast(b, {call.tensor(0).value, call.tensor(1).value}, opmath(type));
+  Value x = v[0], y = v[1];
+  Value product = b.mul(x, b.unary(UnaryOp::kLog, y));
+  Value zero_x = b.select(compare(b, ComparisonDirection::kEQ, x, 0), full_like(b, 0, x), product);
+  Value y_nan = b.compare(ComparisonDirection::kNE, y, y);
+  return {b.convert(b.select(y_nan, y, zero_x), type)};
+}
+
 }  // namespace
 
 void add_elementwise_rules(RuleTable& table) {
@@ -505,6 +521,7 @@ void add_elementwise_rules(RuleTable& table) {
   add("lerp", &lerp_rule);
   add("addcmul", &addc_rule<false>);
   add("addcdiv", &addc_rule<true>);
+  add("xlogy", &xlogy_rule);
 }
 
 }  // namespace torch_pjrt::lowering

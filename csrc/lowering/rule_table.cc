@@ -41,6 +41,10 @@ const RuleTable& rule_table() {
     add_random_rules(t);
     add_normalization_rules(t);
     add_recurrent_rules(t);
+    add_layer_norm_rules(t);
+    add_sorting_rules(t);
+    add_scan_rules(t);
+    add_search_rules(t);
     return t;
   }();
   return table;

@@ -54,5 +54,9 @@ void add_factory_rules(RuleTable& table);
 void add_random_rules(RuleTable& table);
 void add_normalization_rules(RuleTable& table);
 void add_recurrent_rules(RuleTable& table);
+void add_layer_norm_rules(RuleTable& table);
+void add_sorting_rules(RuleTable& table);
+void add_scan_rules(RuleTable& table);
+void add_search_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering

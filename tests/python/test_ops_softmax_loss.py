@@ -41,12 +41,6 @@ def check_grads(fn, *args, wrt=(0,), atol=1e-5, rtol=1e-5):
         torch.testing.assert_close(d.cpu(), c, atol=atol, rtol=rtol)
 
 
-# With autograd on, binary_cross_entropy_with_logits runs PyTorch's composite
-# (log_sigmoid_forward & co., the activation family's) instead of our rule.
-needs_log_sigmoid = pytest.mark.xfail(raises=NotImplementedError, strict=False,
-                                      reason="log_sigmoid_forward has no rule yet")
-
-
 # ---------------------------------------------------------------- softmax
 
 @pytest.mark.parametrize("dtype", FLOATS, ids=str)
@@ -286,13 +280,66 @@ def test_loss_gradients(reduction):
 
 
 @needs_backend
-@needs_log_sigmoid
 def test_binary_cross_entropy_with_logits_gradients():
     x = make((3, 4), torch.float32, seed=19)
     y = make((3, 4), torch.float32, seed=20, low=0.0, high=1.0)
     w = make((4,), torch.float32, seed=21, low=0.5, high=2.0)
+    # With autograd on, PyTorch's composite runs (through log_sigmoid) instead of our rule.
     check_grads(lambda x, y: F.binary_cross_entropy_with_logits(
         x, y, w.to(x.device), pos_weight=w.to(x.device)), x, y, wrt=(0, 1))
+    check_grads(F.logsigmoid, make((2, 7), torch.float64, seed=22, low=-30, high=30), atol=1e-12,
+                rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+def test_log_sigmoid_forward_and_backward_ops(dtype):
+    x = make((3, 5), dtype, seed=23, low=-40, high=40)
+    tol = dict(atol=2e-2, rtol=2e-2) if dtype in (torch.bfloat16, torch.float16) else {}
+    check(F.logsigmoid, x, **tol)
+    check(torch.ops.aten.log_sigmoid_forward, x, **tol)  # the buffer too: exp(-|x|), as on CPU
+    _, buffer = torch.ops.aten.log_sigmoid_forward(x)
+    check(torch.ops.aten.log_sigmoid_backward, make((3, 5), dtype, seed=24), x, buffer, **tol)
+    check(F.logsigmoid, torch.tensor([-math.inf, math.inf, math.nan, 0.0]).to(dtype))
+    check(F.logsigmoid, torch.empty(0, 3, dtype=dtype))
+    check(F.logsigmoid, make((), dtype, seed=25))
+    check(F.logsigmoid, make((4, 3), dtype, seed=26, noncontiguous=True), **tol)
+    check(F.logsigmoid, make((3,), torch.int64))  # CPU has no integer kernel
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
+def test_composite_losses(reduction):
+    """l1_loss, kl_div and cross_entropy with label smoothing or probability targets
+    are PyTorch composites: values and gradients through the ops they reach."""
+    x = make((4, 5), torch.float32, seed=27)
+    y = make((4, 5), torch.float32, seed=28)
+    probs = make((4, 5), torch.float32, seed=29).softmax(1)
+    _, t = logits_and_targets(batch=4, classes=5, seed=30, ignore=-100)
+    kl = lambda x, y: F.kl_div(x.log_softmax(1), y.softmax(1), reduction=reduction)
+    kl_log = lambda x, y: F.kl_div(x, y, reduction=reduction, log_target=True)
+    check(kl, x, y)
+    check(kl_log, x, y)
+    if DEVICE != "cpu":
+        check_grads(kl, x, y, wrt=(0, 1))
+        check_grads(kl_log, x, y, wrt=(0, 1))
+    if reduction == "batchmean":
+        return
+    l1 = lambda x, y: F.l1_loss(x, y, reduction=reduction)
+    smoothed = lambda x: F.cross_entropy(x, t.to(x.device), label_smoothing=0.1, reduction=reduction)
+    class_weight = make((5,), torch.float32, seed=31, low=0.5, high=2.0)
+    weighted = lambda x: F.cross_entropy(x, t.to(x.device), class_weight.to(x.device),
+                                         label_smoothing=0.25, reduction=reduction)
+    soft = lambda x, p: F.cross_entropy(x, p, label_smoothing=0.2, reduction=reduction)
+    check(l1, x, y)
+    check(l1, x.double(), y)
+    check(smoothed, x)
+    check(weighted, x)
+    check(soft, x, probs)
+    check(lambda x, p: F.cross_entropy(x, p, reduction=reduction), x, probs)
+    if DEVICE != "cpu":
+        check_grads(l1, x, y, wrt=(0, 1))
+        check_grads(smoothed, x)
+        check_grads(weighted, x)
+        check_grads(soft, x, probs, wrt=(0, 1))
 
 
 @needs_backend
@@ -312,3 +359,18 @@ def test_classifier_gradients_equal_cpu():
                 + F.cross_entropy(logits, on_device))
 
     check_grads(loss, x, w, b, wrt=(0, 1, 2))
+
+
+@pytest.mark.parametrize("dtypes", [(torch.float32, torch.float32), (torch.bfloat16, torch.float32),
+                                    (torch.float64, torch.float64), (torch.int64, torch.int32),
+                                    (torch.bool, torch.float32)], ids=str)
+def test_xlogy(dtypes):
+    """kl_div's composite reaches xlogy: 0 where x is 0 (even for y 0 or inf), NaN for NaN y."""
+    x = torch.tensor([0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 3.0, -1.0]).to(dtypes[0])
+    y = torch.tensor([0.0, math.inf, 2.0, 0.0, 3.0, math.nan, math.nan, 0.5]).to(dtypes[1])
+    check(torch.xlogy, x, y)
+    check(torch.xlogy, x, 2.5)
+    check(torch.xlogy, 3, y)
+    check(torch.xlogy, make((2, 3), torch.float32), make((3,), torch.float32, low=0.1))
+    check(torch.xlogy, make((2, 3), torch.float32, noncontiguous=True), make((), torch.float32, low=0.1))
+    check(torch.xlogy, torch.empty(0, 2), torch.empty(0, 2))

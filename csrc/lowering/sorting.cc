@@ -1,0 +1,296 @@
+// Orderings along one dim: sort, topk, kthvalue, median, nanmedian, mode.
+//
+// All go through one stable sort that orders NaN above every number, the order
+// PyTorch's CPU kernels use; ties keep their input order, which is what CPU
+// gives for stable sorts and for median (whose selection breaks ties by index).
+// CPU's topk, kthvalue and unstable sort may pick other indices among equal
+// values; their values agree.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "lowering/broadcast.h"
+#include "lowering/dtype_names.h"
+#include "lowering/prefix_scan.h"
+#include "lowering/rule_table.h"
+
+namespace torch_pjrt::lowering {
+namespace {
+
+using stablehlo::BinaryOp;
+using stablehlo::ComparisonDirection;
+
+void reject_complex(Builder& b, Value x, std::string_view kernel) {
+  if (stablehlo::is_complex(b.element_type(x))) throw_no_kernel(kernel, b.element_type(x));
+}
+
+Value is_nan(Builder& b, Value x) { return b.compare(ComparisonDirection::kNE, x, x); }
+
+struct Sorted {
+  Value values;   // the input's type
+  Value indices;  // s64
+};
+
+// Stable sort of x along dim (x has rank >= 1).
+Sorted sort_along(Builder& b, Value x, int64_t dim, bool descending) {
+  const ElementType type = b.element_type(x);
+  Value keys = orderable(b, x);
+  Value index = b.iota(TensorType{ElementType::kS64, b.dims(x)}, dim);
+  if (b.type(x).numel() == 0) return {x, index};
+  auto sorted = b.sort({keys, index}, dim, /*is_stable=*/true,
+                       [descending](Builder& r, const std::vector<Value>& a) {
+                         return std::vector<Value>{descending ? nan_last_less(r, a[1], a[0])
+                                                              : nan_last_less(r, a[0], a[1])};
+                       });
+  return {b.convert(sorted[0], type), sorted[1]};
+}
+
+// x viewed with at least one dim: a 0-d tensor sorts as one element.
+struct AtLeast1d {
+  Value x;
+  int64_t dim;
+  bool was_scalar;
+};
+
+AtLeast1d at_least_1d(Builder& b, Value x, int64_t dim) {
+  const int64_t d = wrap_dim(dim, b.rank(x));
+  if (b.rank(x) > 0) return {x, d, false};
+  return {b.reshape(x, {1}), 0, true};
+}
+
+Value slice_along(Builder& b, Value x, int64_t dim, int64_t start, int64_t limit) {
+  std::vector<int64_t> lo(b.rank(x), 0), hi = b.dims(x);
+  lo[dim] = start;
+  hi[dim] = limit;
+  return b.slice(x, lo, hi);
+}
+
+// The reduced result [.., 1, ..] shaped as the op returns it.
+Value finish_reduced(Builder& b, Value v, const std::vector<int64_t>& input_dims, int64_t dim,
+                     bool keepdim, bool was_scalar) {
+  if (was_scalar) return b.reshape(v, {});
+  if (keepdim) return v;
+  std::vector<int64_t> shape;
+  for (size_t d = 0; d < input_dims.size(); ++d)
+    if (static_cast<int64_t>(d) != dim) shape.push_back(input_dims[d]);
+  return b.reshape(v, shape);
+}
+
+// Elements of v at a per-row position (pos has v's shape with 1 along dim).
+Value pick_along(Builder& b, Value v, int64_t dim, Value pos) {
+  const std::vector<int64_t>& dims = b.dims(v);
+  Value where =
+      b.compare(ComparisonDirection::kEQ, b.iota(TensorType{ElementType::kS64, dims}, dim),
+                broadcast_to(b, pos, dims));
+  const ElementType type = b.element_type(v);
+  Value wide = b.convert(v, type == ElementType::kPred ? ElementType::kU8 : type);
+  Value masked = b.select(where, wide, b.zeros(b.type(wide)));
+  Value picked = b.reduce(masked, b.constant(0, b.element_type(wide)), {dim},
+                          [](Builder& r, const std::vector<Value>& a) {
+                            return std::vector<Value>{r.add(a[0], a[1])};
+                          });
+  std::vector<int64_t> kept = dims;
+  kept[dim] = 1;
+  return b.convert(b.reshape(picked, kept), type);
+}
+
+// --- sort, topk -----------------------------------------------------------------
+
+// sort(self, dim, descending) and sort.stable(self, *, stable?, dim, descending).
+std::vector<Value> sort_rule(Builder& b, const OpCall& call) {
+  Value x = call.tensor(0).value;
+  reject_complex(b, x, "sort");
+  const size_t first = std::holds_alternative<int64_t>(call.args[1]) ? 1 : 2;
+  const AtLeast1d in = at_least_1d(b, x, call.int_at(first));
+  Sorted s = sort_along(b, in.x, in.dim, call.bool_at(first + 1));
+  if (in.was_scalar) return {x, b.constant_int(0, ElementType::kS64)};
+  return {s.values, s.indices};
+}
+
+// topk(self, k, dim, largest, sorted): the results are always sorted.
+std::vector<Value> topk_rule(Builder& b, const OpCall& call) {
+  Value x = call.tensor(0).value;
+  if (b.element_type(x) == ElementType::kPred)
+    throw InvalidArgument("topk does not support bool dtypes on CPU");
+  reject_complex(b, x, "topk_cpu");
+  const int64_t k = call.int_at(1);
+  const AtLeast1d in = at_least_1d(b, x, call.int_at(2));
+  const int64_t size = b.dims(in.x)[in.dim];
+  if (k < 0 || k > size) throw InvalidArgument("selected index k out of range");
+  // A 0-d tensor is its own top element, even for k = 0 (as on CPU).
+  if (in.was_scalar) return {x, b.constant_int(0, ElementType::kS64)};
+  Sorted s = sort_along(b, in.x, in.dim, /*descending=*/call.bool_at(3));
+  return {slice_along(b, s.values, in.dim, 0, k), slice_along(b, s.indices, in.dim, 0, k)};
+}
+
+// --- kthvalue, median, nanmedian --------------------------------------------------
+
+// The sorted element at a per-row position, with its input index.
+std::vector<Value> select_sorted(Builder& b, const Sorted& s, int64_t dim, Value pos,
+                                 const std::vector<int64_t>& input_dims, bool keepdim,
+                                 bool was_scalar) {
+  return {
+      finish_reduced(b, pick_along(b, s.values, dim, pos), input_dims, dim, keepdim, was_scalar),
+      finish_reduced(b, pick_along(b, s.indices, dim, pos), input_dims, dim, keepdim, was_scalar)};
+}
+
+Value splat_position(Builder& b, int64_t pos, const std::vector<int64_t>& kept) {
+  return b.splat(static_cast<double>(pos), TensorType{ElementType::kS64, kept});
+}
+
+std::vector<int64_t> kept_shape(Builder& b, Value x, int64_t dim) {
+  std::vector<int64_t> kept = b.dims(x);
+  kept[dim] = 1;
+  return kept;
+}
+
+void check_reduced_dim_nonempty(std::string_view op, const std::vector<int64_t>& dims,
+                                int64_t dim) {
+  if (!dims.empty() && dims[dim] == 0)
+    throw IndexOutOfRange(std::string(op) + "(): Expected reduction dim " + std::to_string(dim) +
+                          " to have non-zero size.");
+}
+
+// kthvalue(self, k, dim, keepdim): the k-th smallest (1-based).
+std::vector<Value> kthvalue_rule(Builder& b, const OpCall& call) {
+  Value x = call.tensor(0).value;
+  const ElementType type = b.element_type(x);
+  if (type == ElementType::kPred || stablehlo::is_complex(type))
+    throw_no_kernel("kthvalue_cpu", type);
+  const int64_t k = call.int_at(1);
+  const AtLeast1d in = at_least_1d(b, x, call.int_at(2));
+  const bool keepdim = call.bool_at(3);
+  const int64_t size = b.dims(in.x)[in.dim];
+  if (k < 1 || k > size)
+    throw InvalidArgument("kthvalue(): selected number k out of range for dimension " +
+                          std::to_string(in.dim));
+  Sorted s = sort_along(b, in.x, in.dim, false);
+  return select_sorted(b, s, in.dim, splat_position(b, k - 1, kept_shape(b, in.x, in.dim)),
+                       b.dims(in.x), keepdim, in.was_scalar);
+}
+
+// The position of the (nan)median in a NaN-last stable ascending sort: the
+// lower middle of the numbers; for median, the first NaN when there is one.
+Value median_position(Builder& b, Value x, int64_t dim, bool ignore_nan) {
+  const int64_t n = b.dims(x)[dim];
+  const std::vector<int64_t> kept = kept_shape(b, x, dim);
+  if (!stablehlo::is_floating(b.element_type(x))) return splat_position(b, (n - 1) / 2, kept);
+  Value nan_count = b.reshape(b.reduce(b.convert(is_nan(b, x), ElementType::kS64),
+                                       b.constant_int(0, ElementType::kS64), {dim},
+                                       [](Builder& r, const std::vector<Value>& a) {
+                                         return std::vector<Value>{r.add(a[0], a[1])};
+                                       }),
+                              kept);
+  Value numbers = b.sub(splat_position(b, n, kept), nan_count);
+  Value zero = splat_position(b, 0, kept);
+  Value lower_middle =
+      b.div(b.max(b.sub(numbers, splat_position(b, 1, kept)), zero), splat_position(b, 2, kept));
+  if (ignore_nan) return lower_middle;
+  Value has_nan = b.compare(ComparisonDirection::kGT, nan_count, zero);
+  return b.select(has_nan, numbers, lower_middle);
+}
+
+// median(self) / median.dim(self, dim, keepdim), and nanmedian's.
+std::vector<Value> median_like(Builder& b, const OpCall& call, bool ignore_nan) {
+  Value x = call.tensor(0).value;
+  const ElementType type = b.element_type(x);
+  const std::string op = ignore_nan ? "nanmedian" : "median";
+  const bool whole = call.size() == 1;
+  if (type == ElementType::kPred || stablehlo::is_complex(type))
+    throw_no_kernel(whole ? op + "_cpu" : std::string(op) + "_out", type);
+  if (whole) {
+    const int64_t n = b.type(x).numel();
+    if (n == 0) {
+      // NaN, or what converting NaN to an integer gives on CPU (the lowest value).
+      if (stablehlo::is_floating(type)) return {b.constant(NAN, type)};
+      return {b.constant_int(type == ElementType::kS32   ? INT32_MIN
+                             : type == ElementType::kS16 ? INT16_MIN
+                             : type == ElementType::kS8  ? INT8_MIN
+                             : type == ElementType::kU8  ? 0
+                                                         : INT64_MIN,
+                             type)};
+    }
+    Value flat = b.reshape(x, {n});
+    Sorted s = sort_along(b, flat, 0, false);
+    return {b.reshape(pick_along(b, s.values, 0, median_position(b, flat, 0, ignore_nan)), {})};
+  }
+  const AtLeast1d in = at_least_1d(b, x, call.int_at(1));
+  check_reduced_dim_nonempty(op, b.dims(x), in.dim);
+  Sorted s = sort_along(b, in.x, in.dim, false);
+  return select_sorted(b, s, in.dim, median_position(b, in.x, in.dim, ignore_nan), b.dims(in.x),
+                       call.bool_at(2), in.was_scalar);
+}
+
+std::vector<Value> median_rule(Builder& b, const OpCall& call) {
+  return median_like(b, call, false);
+}
+std::vector<Value> nanmedian_rule(Builder& b, const OpCall& call) {
+  return median_like(b, call, true);
+}
+
+// --- mode -----------------------------------------------------------------------
+
+// mode(self, dim, keepdim): the most frequent value, the smallest among equally
+// frequent ones, with the last index at which it occurs (as CPU's sort of a
+// short row gives).
+std::vector<Value> mode_rule(Builder& b, const OpCall& call) {
+  Value x = call.tensor(0).value;
+  reject_complex(b, x, "mode_cpu");
+  const AtLeast1d in = at_least_1d(b, x, call.int_at(1));
+  const bool keepdim = call.bool_at(2);
+  check_reduced_dim_nonempty("mode", b.dims(x), in.dim);
+  const std::vector<int64_t> dims = b.dims(in.x);
+  const int64_t n = dims[in.dim];
+  const std::vector<int64_t> kept = kept_shape(b, in.x, in.dim);
+  Sorted s = sort_along(b, in.x, in.dim, false);
+  if (b.type(in.x).numel() == 0) {
+    return {
+        finish_reduced(b, slice_along(b, s.values, in.dim, 0, 0), dims, in.dim, keepdim, false),
+        finish_reduced(b, slice_along(b, s.indices, in.dim, 0, 0), dims, in.dim, keepdim, false)};
+  }
+  Value keys = orderable(b, s.values);
+  Value position = b.iota(TensorType{ElementType::kS64, dims}, in.dim);
+  // A run of equal values starts where the value differs from the one before.
+  Value previous = b.concatenate(
+      {slice_along(b, keys, in.dim, 0, 1), slice_along(b, keys, in.dim, 0, n - 1)}, in.dim);
+  Value starts = b.binary(BinaryOp::kOr, b.compare(ComparisonDirection::kNE, keys, previous),
+                          b.compare(ComparisonDirection::kEQ, position, b.zeros(b.type(position))));
+  Value run_start = prefix_scan(
+      b, {b.select(starts, position, b.zeros(b.type(position)))}, in.dim,
+      [](Builder& r, const std::vector<Value>& earlier, const std::vector<Value>& later) {
+        return std::vector<Value>{r.max(earlier[0], later[0])};
+      })[0];
+  // The run's length at its last element; the smallest value wins ties.
+  Value next = b.concatenate(
+      {slice_along(b, keys, in.dim, 1, n), slice_along(b, keys, in.dim, n - 1, n)}, in.dim);
+  Value last = splat_position(b, n - 1, dims);
+  Value ends = b.binary(BinaryOp::kOr, b.compare(ComparisonDirection::kNE, keys, next),
+                        b.compare(ComparisonDirection::kEQ, position, last));
+  Value length = b.select(ends, b.sub(position, run_start), splat_position(b, -1, dims));
+  auto best = b.reduce(
+      {length, position},
+      {b.constant_int(-2, ElementType::kS64), b.constant_int(n, ElementType::kS64)}, {in.dim},
+      [](Builder& r, const std::vector<Value>& a) {
+        Value longer = r.compare(ComparisonDirection::kGT, a[0], a[2]);
+        Value same = r.compare(ComparisonDirection::kEQ, a[0], a[2]);
+        Value earlier = r.compare(ComparisonDirection::kLT, a[1], a[3]);
+        Value lhs = r.binary(BinaryOp::kOr, longer, r.binary(BinaryOp::kAnd, same, earlier));
+        return std::vector<Value>{r.select(lhs, a[0], a[2]), r.select(lhs, a[1], a[3])};
+      });
+  return select_sorted(b, s, in.dim, b.reshape(best[1], kept), dims, keepdim, in.was_scalar);
+}
+
+}  // namespace
+
+void add_sorting_rules(RuleTable& table) {
+  table.add("sort", {&sort_rule, {}});
+  table.add("topk", {&topk_rule, {}});
+  table.add("kthvalue", {&kthvalue_rule, {}});
+  table.add("median", {&median_rule, {}});
+  table.add("nanmedian", {&nanmedian_rule, {}});
+  table.add("mode", {&mode_rule, {}});
+}
+
+}  // namespace torch_pjrt::lowering
