@@ -40,6 +40,10 @@ const RuleTable& rule_table() {
     add_factory_rules(t);
     add_random_rules(t);
     add_normalization_rules(t);
+    add_convolution_rules(t);
+    add_pooling_rules(t);
+    add_padding_rules(t);
+    add_upsample_rules(t);
     return t;
   }();
   return table;

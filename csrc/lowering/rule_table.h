@@ -53,5 +53,9 @@ void add_indexing_rules(RuleTable& table);
 void add_factory_rules(RuleTable& table);
 void add_random_rules(RuleTable& table);
 void add_normalization_rules(RuleTable& table);
+void add_convolution_rules(RuleTable& table);
+void add_pooling_rules(RuleTable& table);
+void add_padding_rules(RuleTable& table);
+void add_upsample_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
