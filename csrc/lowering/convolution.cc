@@ -107,7 +107,8 @@ Value convolve(Builder& b, Value lhs, Value rhs, const ConvDimensions& dims,
   const ElementType acc = accumulation_type(type);
   const Precision precision =
       acc == type && stablehlo::is_floating(type) ? Precision::kHighest : Precision::kDefault;
-  std::vector<int64_t> lhs_dil = lhs_dilation;
+  std::vector<int64_t> lhs_dil =
+      lhs_dilation.empty() ? std::vector<int64_t>(pads.size(), 1) : lhs_dilation;
   bool negative = false;
   for (const auto& [lo, hi] : pads) negative = negative || lo < 0 || hi < 0;
   if (negative) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lowering/along_dim.h"
+#include "lowering/dtype_names.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -93,6 +94,7 @@ std::vector<PaddedDim> padded_dims(Builder& b, Value input, const std::vector<in
 std::vector<Value> pad_forward(Builder& b, const OpCall& call, size_t spatial, Mode mode,
                                const std::string& op) {
   Value x = call.tensor(0).value;
+  if (b.element_type(x) == ElementType::kPred) throw_no_kernel(op, ElementType::kPred);
   for (const PaddedDim& p : padded_dims(b, x, call.ints(1), spatial, mode, op)) {
     x = take_along(b, x, p.dim, source_index(mode, b.dims(x)[p.dim], p.before, p.after));
   }

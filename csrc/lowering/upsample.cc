@@ -180,8 +180,8 @@ Upsample read_call(const OpCall& call, size_t sizes_end, bool has_align, size_t 
 
 void check_dtype(ElementType type, Mode mode, size_t spatial) {
   const bool nearest = mode == Mode::kNearest || mode == Mode::kNearestExact;
-  if (type == ElementType::kPred || stablehlo::is_complex(type) ||
-      (!nearest && !stablehlo::is_floating(type))) {
+  // PyTorch's CPU kernels take bytes (images) for nearest, else floats only.
+  if (!stablehlo::is_floating(type) && !(nearest && type == ElementType::kU8)) {
     throw_no_kernel(op_name(mode, spatial), type);
   }
 }
