@@ -44,6 +44,7 @@ const RuleTable& rule_table() {
     add_pooling_rules(t);
     add_padding_rules(t);
     add_upsample_rules(t);
+    add_grid_sampler_rules(t);
     return t;
   }();
   return table;

@@ -57,5 +57,6 @@ void add_convolution_rules(RuleTable& table);
 void add_pooling_rules(RuleTable& table);
 void add_padding_rules(RuleTable& table);
 void add_upsample_rules(RuleTable& table);
+void add_grid_sampler_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering

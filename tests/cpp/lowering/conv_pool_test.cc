@@ -44,7 +44,8 @@ TEST(ConvPoolRules, RuleTableHasThem) {
         "max_pool3d_with_indices_backward", "avg_pool2d", "avg_pool3d_backward",
         "_adaptive_avg_pool2d", "adaptive_max_pool2d_backward", "reflection_pad1d",
         "replication_pad3d_backward", "upsample_nearest2d", "upsample_bilinear2d_backward",
-        "upsample_bicubic2d", "_upsample_nearest_exact1d", "upsample_linear1d_backward"}) {
+        "upsample_bicubic2d", "_upsample_nearest_exact1d", "upsample_linear1d_backward",
+        "grid_sampler_2d", "grid_sampler_2d_backward"}) {
     EXPECT_NE(rule_table().find(name), nullptr) << name;
   }
 }
@@ -167,6 +168,26 @@ TEST(ConvPoolRules, PaddingAndUpsampleShapes) {
       testing::lower_call("upsample_bilinear2d",
                           {T(E::kS64, {1, 1, 2, 2}), Arg{Ints{4, 4}}, Arg{true}, none(), none()}),
       Unsupported);
+}
+
+TEST(ConvPoolRules, GridSamplerShapesAndErrors) {
+  // grid_sampler_2d(input, grid, interpolation_mode, padding_mode, align_corners)
+  EXPECT_EQ(compiles("grid_sampler_2d", {T(E::kF32, {2, 3, 5, 6}), T(E::kF32, {2, 4, 7, 2}),
+                                         Arg{int64_t{0}}, Arg{int64_t{2}}, Arg{false}}),
+            T(E::kF32, {2, 3, 4, 7}));
+  EXPECT_EQ(
+      compiles_all("grid_sampler_2d_backward",
+                   {T(E::kBF16, {1, 2, 3, 3}), T(E::kBF16, {1, 2, 4, 4}), T(E::kBF16, {1, 3, 3, 2}),
+                    Arg{int64_t{1}}, Arg{int64_t{1}}, Arg{true}, Arg{Ints{1, 1}}}),
+      (std::vector<TensorType>{T(E::kBF16, {1, 2, 4, 4}), T(E::kBF16, {1, 3, 3, 2})}));
+  EXPECT_THROW(
+      testing::lower_call("grid_sampler_2d", {T(E::kF32, {2, 3, 5, 6}), T(E::kF32, {1, 4, 7, 2}),
+                                              Arg{int64_t{0}}, Arg{int64_t{0}}, Arg{false}}),
+      InvalidArgument);  // batch sizes differ
+  EXPECT_THROW(
+      testing::lower_call("grid_sampler_2d", {T(E::kF32, {1, 3, 5, 6}), T(E::kF32, {1, 4, 7, 2}),
+                                              Arg{int64_t{2}}, Arg{int64_t{0}}, Arg{false}}),
+      Unsupported);  // bicubic
 }
 
 }  // namespace
