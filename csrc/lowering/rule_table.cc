@@ -45,6 +45,11 @@ const RuleTable& rule_table() {
     add_sorting_rules(t);
     add_scan_rules(t);
     add_search_rules(t);
+    add_convolution_rules(t);
+    add_pooling_rules(t);
+    add_padding_rules(t);
+    add_upsample_rules(t);
+    add_grid_sampler_rules(t);
     return t;
   }();
   return table;
