@@ -91,8 +91,22 @@ def to_device(x):
     return y
 
 
+def on_device(x):
+    """Factory arguments name CPU (the samples are made for it): name the device instead."""
+    if isinstance(x, torch.device) and x.type == "cpu":
+        return torch.device(DEVICE)
+    if isinstance(x, str) and x == "cpu":
+        return DEVICE
+    if isinstance(x, (list, tuple)) and not isinstance(x, torch.Size):
+        return type(x)(on_device(v) for v in x)
+    return x
+
+
 def sample_to_device(sample):
-    return sample.transform(to_device)
+    moved = sample.transform(to_device)
+    moved.args = tuple(on_device(a) for a in moved.args)
+    moved.kwargs = {k: on_device(v) for k, v in moved.kwargs.items()}
+    return moved
 
 
 def tensors_in(x):
