@@ -12,8 +12,9 @@ DTYPE_ORDER = ["float32", "bfloat16", "float16", "float64", "int64", "int32", "i
 HOW = """\
 How rows are checked (tests/conformance/check.py): for each OpInfo in
 `torch.testing._internal.common_methods_invocations.op_db` and each dtype it supports on
-CPU among the ten columns below, every sample of `op.sample_inputs("cpu", dtype)` runs on
-CPU and, copied with its strides, on "tpu"; results (and the input, for ops that write
+CPU among the ten columns below, each of the first `--max-samples` samples (default 2, 0
+for all; see the header) of `op.sample_inputs("cpu", dtype)` runs on CPU and, copied with
+its strides, on "tpu" (a `device="cpu"` argument becomes "tpu"); results (and the input, for ops that write
 it) are compared with `torch.testing.assert_close` at the dtype's default tolerances,
 widened by the OpInfo's own `toleranceOverride`/`precisionOverride` where it has them.
 Each sample is run again as `sample.noncontiguous()`. At float32, for OpInfos that
