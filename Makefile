@@ -6,7 +6,7 @@ VPY := $(VENV)/bin/python
 BUILD := build
 CORE_SOURCES := $(shell find csrc tests/cpp -name '*.cc' -o -name '*.h') CMakeLists.txt pyproject.toml tools/build_paths.py
 
-.PHONY: demo test cpp-test py-test bench format
+.PHONY: demo test cpp-test py-test bench conformance format
 
 demo: $(BUILD)/.installed
 	$(VPY) examples/train_mlp.py
@@ -41,6 +41,10 @@ $(BUILD)/.installed: $(VENV)/.deps $(BUILD)/.gtest $(CORE_SOURCES)
 # Benchmarks print tables; they are not part of `make test`.
 bench: $(BUILD)/.installed
 	$(VPY) benchmarks/eager_ops.py
+
+# The OpInfo sweep (about an hour on two cores): writes conformance/report.{md,json}.
+conformance: $(BUILD)/.installed
+	$(VPY) tests/conformance/run.py --out conformance
 
 format:
 	clang-format -i $$(find csrc tests/cpp -name '*.cc' -o -name '*.h')
