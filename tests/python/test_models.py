@@ -148,3 +148,25 @@ def test_transformer_encoder_trains_like_cpu():
         torch.testing.assert_close(model[0](x.to(DEVICE)).cpu(), cpu_model[0](x),
                                    rtol=1e-4, atol=1e-5)
     assert _no_fallbacks() == {}
+
+
+@pytest.mark.parametrize("masks", ["none", "key_padding", "attn_and_key_padding"])
+def test_multihead_attention_inference_fast_path_matches_cpu(masks):
+    torch.manual_seed(9)
+    cpu_attention = nn.MultiheadAttention(16, 4, batch_first=True).eval()
+    attention = copy.deepcopy(cpu_attention).to(DEVICE)
+    x = torch.randn(3, 5, 16)
+    kwargs = {}
+    if masks != "none":
+        kwargs["key_padding_mask"] = torch.tensor([[False] * 5, [False] * 3 + [True] * 2,
+                                                   [False] * 4 + [True]])
+    if masks == "attn_and_key_padding":
+        kwargs["attn_mask"] = torch.triu(torch.ones(5, 5, dtype=torch.bool), 1)
+    torch_pjrt.reset_metrics()
+    with torch.no_grad():
+        out, weights = attention(x.to(DEVICE), x.to(DEVICE), x.to(DEVICE),
+                                 **{k: v.to(DEVICE) for k, v in kwargs.items()})
+        expected, expected_weights = cpu_attention(x, x, x, **kwargs)
+    torch.testing.assert_close(out.cpu(), expected, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(weights.cpu(), expected_weights, rtol=1e-4, atol=1e-5)
+    assert _no_fallbacks() == {}
