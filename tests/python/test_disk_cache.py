@@ -1,0 +1,171 @@
+"""The on-disk executable cache across processes (TORCH_PJRT_CACHE_DIR), its
+refusal of damaged and foreign entries, and TORCH_PJRT_DEBUG=recompile."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import pytest
+
+from op_testing import DEVICE
+
+pytestmark = pytest.mark.skipif(DEVICE == "cpu", reason="the executable cache belongs to the torch_pjrt backend")
+
+# A small training-like step: several programs, a result to compare with CPU,
+# and the time of the first step (what a warm cache shortens).
+STEP = """
+import json, time, torch, torch_pjrt
+def step(device):
+    torch.manual_seed(0)
+    w = torch.randn(16, 8).to(device)
+    x = torch.randn(4, 16).to(device)
+    h = torch.relu(x @ w) * 0.5 + 1.0
+    return (h.sum(0) / h.shape[0]).cpu()
+start = time.perf_counter()
+got = step("tpu")
+first_step = time.perf_counter() - start
+m = torch_pjrt.metrics()
+assert torch.allclose(got, step("cpu"), rtol=1e-5, atol=1e-5), (got, step("cpu"))
+print(json.dumps({k: m[k] for k in ("compiles", "disk_cache_hits", "disk_cache_misses",
+                                    "disk_cache_bytes")} | {"first_step": first_step}))
+"""
+
+
+def run_python(code, **env):
+    # From a neutral directory, as a user script runs; a checkout's torch_pjrt/
+    # in the working directory would shadow the installed package.
+    environment = {**os.environ, **env}
+    for name, value in env.items():
+        if value is None:
+            del environment[name]
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=environment,
+                          cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=180)
+
+
+def run_step(cache_dir, **env):
+    result = run_python(STEP, TORCH_PJRT_CACHE_DIR=str(cache_dir), **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+def entries(directory):
+    return sorted(os.path.join(directory, name) for name in os.listdir(directory))
+
+
+def warnings_in(stderr):
+    return [line for line in stderr.splitlines() if "warning: executable cache" in line]
+
+
+def test_second_process_compiles_nothing(tmp_path):
+    cold, cold_err = run_step(tmp_path)
+    assert cold["compiles"] >= 3
+    assert cold["disk_cache_misses"] == cold["compiles"] and cold["disk_cache_hits"] == 0
+    assert cold["disk_cache_bytes"] > 0
+    assert len(entries(tmp_path)) == cold["compiles"]
+    warm, warm_err = run_step(tmp_path)
+    assert warm["compiles"] == 0, warm_err
+    assert warm["disk_cache_hits"] == cold["compiles"] and warm["disk_cache_misses"] == 0
+    assert warm["disk_cache_bytes"] == cold["disk_cache_bytes"]
+    assert not warnings_in(cold_err + warm_err)
+    print(f"first step: cold cache {cold['first_step'] * 1e3:.1f} ms, warm {warm['first_step'] * 1e3:.1f} ms")
+
+
+def test_damaged_and_foreign_entries_are_reported_once_and_recompiled(tmp_path):
+    cold, _ = run_step(tmp_path)
+    files = entries(tmp_path)
+    assert len(files) >= 3
+    # Two corrupt payloads (one warning for both) and one entry whose header
+    # names another plugin version.
+    for path in files[:2]:
+        with open(path, "r+b") as f:
+            f.seek(-3, os.SEEK_END)
+            byte = f.read(1)
+            f.seek(-3, os.SEEK_END)
+            f.write(bytes([byte[0] ^ 0xFF]))
+    with open(files[2], "rb") as f:
+        data = f.read()
+    at = data.index(b"platform_version=") + len(b"platform_version=")
+    data = data[:at] + (b"8" if data[at:at + 1] == b"9" else b"9") + data[at + 1:]
+    with open(files[2], "wb") as f:
+        f.write(data)
+
+    warm, stderr = run_step(tmp_path)
+    warned = warnings_in(stderr)
+    assert len(warned) == 2, stderr
+    corrupt = [w for w in warned if "checksum" in w]
+    foreign = [w for w in warned if "another plugin" in w]
+    assert len(corrupt) == 1 and (files[0] in corrupt[0] or files[1] in corrupt[0]), warned
+    assert len(foreign) == 1 and files[2] in foreign[0], warned
+    assert warm["compiles"] == 3 and warm["disk_cache_hits"] == cold["compiles"] - 3
+    # The recompiled executables replaced the bad entries.
+    again, again_err = run_step(tmp_path)
+    assert again["compiles"] == 0 and not warnings_in(again_err)
+
+
+def test_truncated_entry_is_recompiled(tmp_path):
+    cold, _ = run_step(tmp_path)
+    path = entries(tmp_path)[0]
+    os.truncate(path, os.path.getsize(path) // 2)
+    warm, stderr = run_step(tmp_path)
+    assert warm["compiles"] == 1
+    assert any("truncated" in w and path in w for w in warnings_in(stderr)), stderr
+
+
+def test_zero_turns_the_disk_cache_off(tmp_path):
+    off, _ = run_step("0", XDG_CACHE_HOME=str(tmp_path), HOME=str(tmp_path))
+    assert off["disk_cache_misses"] == 0 and off["disk_cache_hits"] == 0 and off["compiles"] > 0
+    assert os.listdir(tmp_path) == []
+
+
+def test_default_directory_honours_xdg_cache_home(tmp_path):
+    result = run_python(STEP, TORCH_PJRT_CACHE_DIR=None, XDG_CACHE_HOME=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert len(entries(tmp_path / "torch_pjrt")) == json.loads(result.stdout.splitlines()[-1])["compiles"]
+
+
+def test_max_bytes_bounds_the_directory(tmp_path):
+    cold, _ = run_step(tmp_path)
+    sizes = [os.path.getsize(p) for p in entries(tmp_path)]
+    bound = sum(sizes) - min(sizes)  # one entry too many
+    bounded, _ = run_step(tmp_path, TORCH_PJRT_CACHE_MAX_BYTES=str(bound))
+    assert bounded["disk_cache_bytes"] <= bound
+    assert sum(os.path.getsize(p) for p in entries(tmp_path)) <= bound
+
+
+def test_debug_recompile_explains_each_compile():
+    code = """
+        import torch, torch_pjrt
+        torch.ones(3, device="tpu") + torch.ones(3, device="tpu")
+        torch.ones(5, device="tpu") + torch.ones(5, device="tpu")
+        torch.ones(5, device="tpu", dtype=torch.float64) + torch.ones(5, device="tpu", dtype=torch.float64)
+        torch.tpu.synchronize()
+    """
+    result = run_python(code, TORCH_PJRT_DEBUG="recompile", TORCH_PJRT_CACHE_DIR="0")
+    assert result.returncode == 0, result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.startswith("torch_pjrt recompile:")]
+    adds = [l for l in lines if "aten::add.Tensor" in l]
+    assert adds[0] == "torch_pjrt recompile: first compile of aten::add.Tensor", lines
+    assert "input 0 shape f32[5] (was f32[3])" in adds[1], lines
+    assert "input 0 dtype f64 (was f32)" in adds[2], lines
+    assert len(adds) == 3, lines
+
+
+def test_bad_settings_fail_at_import():
+    result = run_python("import torch_pjrt", TORCH_PJRT_XLA_FLAGS="xla_cpu_enable_fast_math=true")
+    assert result.returncode != 0 and "TORCH_PJRT_XLA_FLAGS" in result.stderr
+    result = run_python("import torch_pjrt", TORCH_PJRT_DEBUG="recompiles")
+    assert result.returncode != 0 and "TORCH_PJRT_DEBUG" in result.stderr
+    result = run_python("import torch_pjrt", TORCH_PJRT_CACHE_MAX_BYTES="-5")
+    assert result.returncode != 0 and "TORCH_PJRT_CACHE_MAX_BYTES" in result.stderr
+
+
+def test_xla_flags_reach_the_compiler():
+    code = """
+        import torch, torch_pjrt
+        (torch.ones(3, device="tpu") * 2).cpu()
+    """
+    result = run_python(code, TORCH_PJRT_XLA_FLAGS="--xla_torch_pjrt_no_such_flag=1",
+                        TORCH_PJRT_CACHE_DIR="0")
+    assert result.returncode != 0 and "xla_torch_pjrt_no_such_flag" in result.stderr, result.stderr
