@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 import pytest
 
@@ -58,11 +59,28 @@ def warnings_in(stderr):
     return [line for line in stderr.splitlines() if "warning: executable cache" in line]
 
 
-def test_second_process_compiles_nothing(tmp_path):
+def flip_last_bytes(path):
+    with open(path, "r+b") as f:
+        f.seek(-3, os.SEEK_END)
+        byte = f.read(1)
+        f.seek(-3, os.SEEK_END)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def claim_another_plugin_version(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    at = data.index(b"platform_version=") + len(b"platform_version=")
+    data = data[:at] + (b"8" if data[at:at + 1] == b"9" else b"9") + data[at + 1:]
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def test_second_process_compiles_nothing_and_bad_entries_are_recompiled(tmp_path):
     cold, cold_err = run_step(tmp_path)
-    assert cold["compiles"] >= 3
+    assert cold["compiles"] >= 4
     assert cold["disk_cache_misses"] == cold["compiles"] and cold["disk_cache_hits"] == 0
-    assert cold["disk_cache_bytes"] > 0
+    assert cold["disk_cache_bytes"] == sum(os.path.getsize(p) for p in entries(tmp_path))
     assert len(entries(tmp_path)) == cold["compiles"]
     warm, warm_err = run_step(tmp_path)
     assert warm["compiles"] == 0, warm_err
@@ -71,52 +89,38 @@ def test_second_process_compiles_nothing(tmp_path):
     assert not warnings_in(cold_err + warm_err)
     print(f"first step: cold cache {cold['first_step'] * 1e3:.1f} ms, warm {warm['first_step'] * 1e3:.1f} ms")
 
-
-def test_damaged_and_foreign_entries_are_reported_once_and_recompiled(tmp_path):
-    cold, _ = run_step(tmp_path)
+    # Two corrupt payloads (one warning for both), an entry whose header names
+    # another plugin version, and a truncated one.
     files = entries(tmp_path)
-    assert len(files) >= 3
-    # Two corrupt payloads (one warning for both) and one entry whose header
-    # names another plugin version.
-    for path in files[:2]:
-        with open(path, "r+b") as f:
-            f.seek(-3, os.SEEK_END)
-            byte = f.read(1)
-            f.seek(-3, os.SEEK_END)
-            f.write(bytes([byte[0] ^ 0xFF]))
-    with open(files[2], "rb") as f:
-        data = f.read()
-    at = data.index(b"platform_version=") + len(b"platform_version=")
-    data = data[:at] + (b"8" if data[at:at + 1] == b"9" else b"9") + data[at + 1:]
-    with open(files[2], "wb") as f:
-        f.write(data)
-
-    warm, stderr = run_step(tmp_path)
+    flip_last_bytes(files[0])
+    flip_last_bytes(files[1])
+    claim_another_plugin_version(files[2])
+    os.truncate(files[3], os.path.getsize(files[3]) // 2)
+    damaged, stderr = run_step(tmp_path)
     warned = warnings_in(stderr)
-    assert len(warned) == 2, stderr
+    assert len(warned) == 3, stderr
     corrupt = [w for w in warned if "checksum" in w]
-    foreign = [w for w in warned if "another plugin" in w]
     assert len(corrupt) == 1 and (files[0] in corrupt[0] or files[1] in corrupt[0]), warned
-    assert len(foreign) == 1 and files[2] in foreign[0], warned
-    assert warm["compiles"] == 3 and warm["disk_cache_hits"] == cold["compiles"] - 3
+    assert [w for w in warned if "another plugin" in w and files[2] in w], warned
+    assert [w for w in warned if "truncated" in w and files[3] in w], warned
+    assert damaged["compiles"] == 4 and damaged["disk_cache_hits"] == cold["compiles"] - 4
     # The recompiled executables replaced the bad entries.
     again, again_err = run_step(tmp_path)
-    assert again["compiles"] == 0 and not warnings_in(again_err)
+    assert again["compiles"] == 0 and not warnings_in(again_err), again_err
 
 
-def test_truncated_entry_is_recompiled(tmp_path):
-    cold, _ = run_step(tmp_path)
-    path = entries(tmp_path)[0]
-    os.truncate(path, os.path.getsize(path) // 2)
-    warm, stderr = run_step(tmp_path)
-    assert warm["compiles"] == 1
-    assert any("truncated" in w and path in w for w in warnings_in(stderr)), stderr
-
-
-def test_zero_turns_the_disk_cache_off(tmp_path):
-    off, _ = run_step("0", XDG_CACHE_HOME=str(tmp_path), HOME=str(tmp_path))
-    assert off["disk_cache_misses"] == 0 and off["disk_cache_hits"] == 0 and off["compiles"] > 0
-    assert os.listdir(tmp_path) == []
+def test_max_bytes_bounds_the_directory(tmp_path):
+    # Old entries (their content does not matter for eviction) over the bound.
+    old = time.time() - 3600
+    for i in range(3):
+        path = tmp_path / f"{i:016x}.pjrtx"
+        path.write_bytes(b"x" * 100_000)
+        os.utime(path, (old + i, old + i))
+    bound = 250_000
+    bounded, _ = run_step(tmp_path, TORCH_PJRT_CACHE_MAX_BYTES=str(bound))
+    assert not (tmp_path / f"{0:016x}.pjrtx").exists(), "the least recently used entry stays"
+    assert bounded["disk_cache_bytes"] <= bound
+    assert sum(os.path.getsize(p) for p in entries(tmp_path)) == bounded["disk_cache_bytes"]
 
 
 def test_default_directory_honours_xdg_cache_home(tmp_path):
@@ -125,25 +129,20 @@ def test_default_directory_honours_xdg_cache_home(tmp_path):
     assert len(entries(tmp_path / "torch_pjrt")) == json.loads(result.stdout.splitlines()[-1])["compiles"]
 
 
-def test_max_bytes_bounds_the_directory(tmp_path):
-    cold, _ = run_step(tmp_path)
-    sizes = [os.path.getsize(p) for p in entries(tmp_path)]
-    bound = sum(sizes) - min(sizes)  # one entry too many
-    bounded, _ = run_step(tmp_path, TORCH_PJRT_CACHE_MAX_BYTES=str(bound))
-    assert bounded["disk_cache_bytes"] <= bound
-    assert sum(os.path.getsize(p) for p in entries(tmp_path)) <= bound
-
-
-def test_debug_recompile_explains_each_compile():
+def test_debug_recompile_explains_each_compile_and_zero_turns_the_disk_off(tmp_path):
     code = """
         import torch, torch_pjrt
         torch.ones(3, device="tpu") + torch.ones(3, device="tpu")
         torch.ones(5, device="tpu") + torch.ones(5, device="tpu")
         torch.ones(5, device="tpu", dtype=torch.float64) + torch.ones(5, device="tpu", dtype=torch.float64)
         torch.tpu.synchronize()
+        m = torch_pjrt.metrics()
+        assert m["compiles"] > 0 and m["disk_cache_misses"] == m["disk_cache_hits"] == 0, m
     """
-    result = run_python(code, TORCH_PJRT_DEBUG="recompile", TORCH_PJRT_CACHE_DIR="0")
+    result = run_python(code, TORCH_PJRT_DEBUG="recompile", TORCH_PJRT_CACHE_DIR="0",
+                        XDG_CACHE_HOME=str(tmp_path), HOME=str(tmp_path))
     assert result.returncode == 0, result.stderr
+    assert os.listdir(tmp_path) == [], "the disk cache was off"
     lines = [l for l in result.stderr.splitlines() if l.startswith("torch_pjrt recompile:")]
     adds = [l for l in lines if "aten::add.Tensor" in l]
     assert adds[0] == "torch_pjrt recompile: first compile of aten::add.Tensor", lines
@@ -152,13 +151,35 @@ def test_debug_recompile_explains_each_compile():
     assert len(adds) == 3, lines
 
 
-def test_bad_settings_fail_at_import():
-    result = run_python("import torch_pjrt", TORCH_PJRT_XLA_FLAGS="xla_cpu_enable_fast_math=true")
-    assert result.returncode != 0 and "TORCH_PJRT_XLA_FLAGS" in result.stderr
-    result = run_python("import torch_pjrt", TORCH_PJRT_DEBUG="recompiles")
-    assert result.returncode != 0 and "TORCH_PJRT_DEBUG" in result.stderr
-    result = run_python("import torch_pjrt", TORCH_PJRT_CACHE_MAX_BYTES="-5")
-    assert result.returncode != 0 and "TORCH_PJRT_CACHE_MAX_BYTES" in result.stderr
+def test_bad_settings_are_clear_errors(monkeypatch):
+    import torch_pjrt
+    from torch_pjrt import _C
+
+    with pytest.raises(ValueError, match="TORCH_PJRT_XLA_FLAGS.*xla_cpu_enable_fast_math=true"):
+        _C._configure_executables("", 1 << 30, "xla_cpu_enable_fast_math=true", False)
+    with pytest.raises(RuntimeError, match="TORCH_PJRT_CACHE_MAX_BYTES"):
+        _C._configure_executables("", -5, "", False)
+    monkeypatch.setenv("TORCH_PJRT_DEBUG", "recompiles")
+    with pytest.raises(RuntimeError, match="TORCH_PJRT_DEBUG.*recompiles"):
+        torch_pjrt._debug_topics()
+    monkeypatch.setenv("TORCH_PJRT_DEBUG", "recompile,")
+    assert torch_pjrt._debug_topics() == {"recompile"}
+
+
+def test_cache_dir_setting(monkeypatch, tmp_path):
+    import torch_pjrt
+
+    for off in ("0", "", " "):
+        monkeypatch.setenv("TORCH_PJRT_CACHE_DIR", off)
+        assert torch_pjrt._cache_dir() == ""
+    monkeypatch.setenv("TORCH_PJRT_CACHE_DIR", str(tmp_path))
+    assert torch_pjrt._cache_dir() == str(tmp_path)
+    monkeypatch.delenv("TORCH_PJRT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert torch_pjrt._cache_dir() == str(tmp_path / "torch_pjrt")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert torch_pjrt._cache_dir() == str(tmp_path / ".cache" / "torch_pjrt")
 
 
 def test_xla_flags_reach_the_compiler():
