@@ -16,6 +16,7 @@ namespace {
 
 using stablehlo::ElementType;
 using stablehlo::TensorType;
+using stablehlo::Value;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
@@ -61,35 +62,75 @@ RuntimeOptions options_with_flags(const std::string& flags) {
   return options;
 }
 
-// max(a, b) and min(a, b) elementwise on the plugin, over NaN in either operand.
-std::vector<float> extrema(Runtime& rt) {
-  // 1024 elements so XLA:CPU takes its vectorized loop, where fast min/max
-  // shows; the NaNs sit on both sides.
-  const TensorType type{ElementType::kF32, {1024}};
-  std::vector<float> a(1024, 1.0f), b(1024, 2.0f);
-  for (size_t i = 0; i < a.size(); i += 2) a[i] = kNaN;
-  for (size_t i = 1; i < b.size(); i += 2) b[i] = kNaN;
+// max(a, b) and min(a, b) elementwise in `element` on the plugin, over NaN in
+// either operand (inputs and results travel as f32). 1024 elements make
+// XLA:CPU take its vectorized loop, where fast min/max shows.
+std::vector<float> extrema(Runtime& rt, ElementType element = ElementType::kF32,
+                           int64_t size = 1024) {
+  const TensorType type{ElementType::kF32, {size}};
+  std::vector<float> a(size, 1.0f), b(size, 2.0f);
+  for (int64_t i = 0; i < size; i += 2) a[i] = kNaN;
+  for (int64_t i = 1; i < size; i += 2) b[i] = kNaN;
   stablehlo::Builder builder;
-  auto x = builder.parameter(type);
-  auto y = builder.parameter(type);
-  auto program = builder.finish({builder.max(x, y), builder.min(x, y)});
+  auto x = builder.convert(builder.parameter(type), element);
+  auto y = builder.convert(builder.parameter(type), element);
+  auto program = builder.finish({builder.convert(builder.max(x, y), ElementType::kF32),
+                                 builder.convert(builder.min(x, y), ElementType::kF32)});
   auto executable = rt.executables().get_or_compile(program);
   auto xa = rt.to_device(a.data(), type, 0);
   auto yb = rt.to_device(b.data(), type, 0);
   std::vector<DeviceBuffer*> inputs{xa.get(), yb.get()};
   auto outputs = rt.execute(*executable, inputs, 0);
-  std::vector<float> result(2048);
+  std::vector<float> result(2 * size);
   rt.to_host(*outputs.at(0), result.data());
-  rt.to_host(*outputs.at(1), result.data() + 1024);
+  rt.to_host(*outputs.at(1), result.data() + size);
+  return result;
+}
+
+// A max and a min reduction of 1024 ones with one NaN at `nan_at`.
+std::vector<float> reduced_extrema(Runtime& rt, int64_t nan_at) {
+  const TensorType type{ElementType::kF32, {1024}};
+  std::vector<float> values(1024, 1.0f);
+  values[nan_at] = kNaN;
+  stablehlo::Builder b;
+  auto x = b.parameter(type);
+  auto reduce = [&](bool maximum) {
+    auto init = b.constant(maximum ? -INFINITY : INFINITY, ElementType::kF32);
+    return b.reduce(x, init, {0}, [maximum](stablehlo::Builder& rb, const std::vector<Value>& v) {
+      return std::vector<Value>{maximum ? rb.max(v[0], v[1]) : rb.min(v[0], v[1])};
+    });
+  };
+  auto executable = rt.executables().get_or_compile(b.finish({reduce(true), reduce(false)}));
+  auto input = rt.to_device(values.data(), type, 0);
+  std::vector<DeviceBuffer*> inputs{input.get()};
+  auto outputs = rt.execute(*executable, inputs, 0);
+  std::vector<float> result(2);
+  rt.to_host(*outputs.at(0), result.data());
+  rt.to_host(*outputs.at(1), result.data() + 1);
   return result;
 }
 
 TEST(CompileSettings, MaximumAndMinimumPropagateNaNFromEitherSide) {
   Runtime rt(options_with_flags(""));
-  std::vector<float> result = extrema(rt);
-  for (size_t i = 0; i < result.size(); ++i) {
-    ASSERT_TRUE(std::isnan(result[i]))
-        << "element " << i % 1024 << " of " << (i < 1024 ? "max" : "min") << " is " << result[i];
+  for (ElementType element :
+       {ElementType::kF32, ElementType::kF64, ElementType::kF16, ElementType::kBF16}) {
+    for (int64_t size : {1024, 3}) {
+      std::vector<float> result = extrema(rt, element, size);
+      for (size_t i = 0; i < result.size(); ++i) {
+        ASSERT_TRUE(std::isnan(result[i]))
+            << stablehlo::short_name(element) << "[" << size << "]: element " << i % size << " of "
+            << (static_cast<int64_t>(i) < size ? "max" : "min") << " is " << result[i];
+      }
+    }
+  }
+}
+
+TEST(CompileSettings, MaxAndMinReductionsPropagateNaN) {
+  Runtime rt(options_with_flags(""));
+  for (int64_t nan_at : {0, 1, 700, 1023}) {
+    std::vector<float> result = reduced_extrema(rt, nan_at);
+    EXPECT_TRUE(std::isnan(result[0])) << "max with NaN at " << nan_at << " is " << result[0];
+    EXPECT_TRUE(std::isnan(result[1])) << "min with NaN at " << nan_at << " is " << result[1];
   }
 }
 
