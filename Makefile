@@ -41,6 +41,7 @@ $(BUILD)/.installed: $(VENV)/.deps $(BUILD)/.gtest $(CORE_SOURCES)
 # Benchmarks print tables; they are not part of `make test`.
 bench: $(BUILD)/.installed
 	$(VPY) benchmarks/eager_ops.py
+	$(VPY) benchmarks/train_step.py
 
 # The OpInfo sweep (about an hour on two cores): writes conformance/report.{md,json}.
 conformance: $(BUILD)/.installed

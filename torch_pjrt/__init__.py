@@ -8,6 +8,10 @@ Settings (environment, read at import):
   TORCH_PJRT_CPU_DEVICES   how many devices XLA:CPU shows (default 1)
   TORCH_PJRT_EAGER_MODE    strict (default, asynchronous) | debug (waits per op)
   TORCH_PJRT_CPU_FALLBACK  1: unsupported ops run on the CPU instead of raising
+  TORCH_PJRT_CACHE_DIR     compiled executables on disk (default ~/.cache/torch_pjrt; 0: off)
+  TORCH_PJRT_CACHE_MAX_BYTES  bound of that directory (default 2 GiB, least recently used go)
+  TORCH_PJRT_XLA_FLAGS     "--xla_flag=value ..." passed to every compile
+  TORCH_PJRT_DEBUG         recompile: one line on stderr per compile saying why
 """
 import os
 
@@ -26,6 +30,27 @@ def _env_int(name, default):
         return int(value) if value else default
     except ValueError:
         raise RuntimeError(f"{name} must be an integer, got {value!r}") from None
+
+
+_DEBUG_TOPICS = ("recompile",)
+
+
+def _cache_dir():
+    value = os.environ.get("TORCH_PJRT_CACHE_DIR")
+    if value is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(base, "torch_pjrt")
+    value = value.strip()
+    return "" if value in ("", "0") else os.path.expanduser(value)
+
+
+def _debug_topics():
+    words = os.environ.get("TORCH_PJRT_DEBUG", "").replace(",", " ").split()
+    unknown = [w for w in words if w not in _DEBUG_TOPICS]
+    if unknown:
+        raise RuntimeError(f"TORCH_PJRT_DEBUG: unknown topic(s) {', '.join(unknown)}; "
+                           f"known: {', '.join(_DEBUG_TOPICS)}")
+    return set(words)
 
 
 def _register():
@@ -47,6 +72,12 @@ def _register():
     # torch.autocast("tpu") without a dtype means bfloat16, the TPU's native
     # type (PyTorch's default for a PrivateUse1 device is float16).
     torch.set_autocast_dtype("tpu", torch.bfloat16)
+    _C._configure_executables(
+        _cache_dir(),
+        _env_int("TORCH_PJRT_CACHE_MAX_BYTES", 2 << 30),
+        os.environ.get("TORCH_PJRT_XLA_FLAGS", ""),
+        "recompile" in _debug_topics(),
+    )
 
 
 _register()

@@ -3,16 +3,18 @@ from . import _C
 
 
 def metrics() -> dict:
-    """A flat dict: int counters (compiles, cache_hits, executions,
-    bytes_to_device, bytes_from_device, cpu_fallbacks, and one
-    "cpu_fallback::<op>" per op that fell back), the states live_buffers and
-    live_bytes, and compile_seconds."""
+    """A flat dict: int counters (compiles, cache_hits, disk_cache_hits,
+    disk_cache_misses, executions, bytes_to_device, bytes_from_device,
+    cpu_fallbacks, and one "cpu_fallback::<op>" per op that fell back), the
+    states live_buffers, live_bytes, peak_live_bytes and disk_cache_bytes (the
+    size of the on-disk executable cache), and compile_seconds (compiling and
+    loading executables from the disk cache)."""
     return dict(_C._metrics())
 
 
 def reset_metrics() -> None:
-    """Zeroes the counters; live_buffers and live_bytes describe what exists now
-    and are kept."""
+    """Zeroes the counters; live_buffers, live_bytes and disk_cache_bytes
+    describe what exists now and are kept."""
     _C._reset_metrics()
 
 

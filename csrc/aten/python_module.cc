@@ -5,6 +5,7 @@
 #include "aten/op_dispatch.h"
 #include "aten/runtime_access.h"
 #include "aten/storage.h"
+#include "engine/compile_settings.h"
 
 namespace torch_pjrt::aten {
 
@@ -19,6 +20,9 @@ py::dict metrics() {
   py::dict result;
   result["compiles"] = m.compiles.load();
   result["cache_hits"] = m.cache_hits.load();
+  result["disk_cache_hits"] = m.disk_cache_hits.load();
+  result["disk_cache_misses"] = m.disk_cache_misses.load();
+  result["disk_cache_bytes"] = m.disk_cache_bytes.load();
   result["executions"] = m.executions.load();
   result["bytes_to_device"] = m.bytes_to_device.load();
   result["bytes_from_device"] = m.bytes_from_device.load();
@@ -45,6 +49,23 @@ void configure(const std::string& plugin_path, const std::string& plugin_name,
   configure_runtime(options);
 }
 
+void configure_executable_cache(const std::string& cache_dir, int64_t cache_max_bytes,
+                                const std::string& xla_flags, bool explain_recompiles) {
+  TORCH_CHECK(cache_max_bytes > 0, "TORCH_PJRT_CACHE_MAX_BYTES must be positive, got ",
+              cache_max_bytes);
+  try {
+    engine::parse_xla_flags(xla_flags);
+  } catch (const std::invalid_argument& e) {
+    TORCH_CHECK_VALUE(false, e.what());
+  }
+  engine::ExecutableCacheOptions options;
+  options.disk_directory = cache_dir;
+  options.disk_max_bytes = cache_max_bytes;
+  options.xla_flags = xla_flags;
+  options.explain_recompiles = explain_recompiles;
+  aten::configure_executables(options);
+}
+
 py::dict plugin_attributes() {
   py::dict result;
   for (const auto& [name, value] : runtime().client().plugin()->attributes()) {
@@ -60,6 +81,7 @@ PYBIND11_MODULE(_C, m) {
   c10::SetAllocator(c10::DeviceType::PrivateUse1, tpu_allocator());
   register_rule_kernels();
   m.def("_configure", &configure);
+  m.def("_configure_executables", &configure_executable_cache);
   m.def("_started", &runtime_started);
   m.def("_device_count", [] { return runtime().device_count(); });
   m.def("_current_device", [] { return static_cast<int>(current_device()); });

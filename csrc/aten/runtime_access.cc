@@ -36,6 +36,14 @@ void configure_runtime(const engine::RuntimeOptions& options) {
   s.configured = true;
 }
 
+void configure_executables(const engine::ExecutableCacheOptions& options) {
+  auto& s = slot();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  TORCH_CHECK(!s.runtime, "torch_pjrt: the runtime has already started; configure it before ",
+              "the first device operation");
+  s.options.executables = options;
+}
+
 engine::Runtime& runtime() {
   auto& s = slot();
   std::lock_guard<std::mutex> lock(s.mutex);

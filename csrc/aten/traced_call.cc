@@ -479,7 +479,8 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
     outputs.push_back(updated);
   }
 
-  compiled->executable = runtime().executables().get_or_compile(b.finish(outputs));
+  compiled->executable =
+      runtime().executables().get_or_compile(b.finish(outputs), plan_.qualified_name);
   return compiled;
 }
 

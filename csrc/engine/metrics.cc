@@ -23,6 +23,8 @@ std::map<std::string, int64_t> Metrics::fallback_counts() const {
 void Metrics::reset() {
   compiles = 0;
   cache_hits = 0;
+  disk_cache_hits = 0;
+  disk_cache_misses = 0;
   executions = 0;
   bytes_to_device = 0;
   bytes_from_device = 0;

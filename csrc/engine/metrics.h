@@ -14,6 +14,9 @@ class Metrics {
  public:
   std::atomic<int64_t> compiles{0};
   std::atomic<int64_t> cache_hits{0};
+  std::atomic<int64_t> disk_cache_hits{0};    // executables loaded from TORCH_PJRT_CACHE_DIR
+  std::atomic<int64_t> disk_cache_misses{0};  // looked up there, then compiled
+  std::atomic<int64_t> disk_cache_bytes{0};   // state: size of the cache directory's entries
   std::atomic<int64_t> executions{0};
   std::atomic<int64_t> bytes_to_device{0};
   std::atomic<int64_t> bytes_from_device{0};

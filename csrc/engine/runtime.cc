@@ -25,7 +25,7 @@ void drop_finished(std::vector<std::unique_ptr<pjrt::Event>>& pending) {
 Runtime::Runtime(const RuntimeOptions& options) : options_(options) {
   auto plugin = pjrt::Plugin::load(options.plugin_path);
   client_ = pjrt::Client::create(plugin, client_options(options));
-  executables_ = std::make_unique<ExecutableCache>(*client_, metrics_);
+  executables_ = std::make_unique<ExecutableCache>(*client_, metrics_, options.executables);
 }
 
 Runtime::~Runtime() = default;

@@ -26,6 +26,7 @@ struct RuntimeOptions {
   int64_t cpu_device_count = 1;
   EagerMode mode = EagerMode::kStrict;
   bool cpu_fallback = false;  // TORCH_PJRT_CPU_FALLBACK
+  ExecutableCacheOptions executables;
 };
 
 // The one object that owns process-wide state (DESIGN.md, Conventions): the

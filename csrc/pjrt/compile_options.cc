@@ -8,7 +8,22 @@ namespace {
 namespace compile_options_proto {
 constexpr int kExecutableBuildOptions = 3;     // ExecutableBuildOptionsProto
 constexpr int kCompilePortableExecutable = 4;  // bool
+constexpr int kEnvOptionOverrides = 7;         // map<string, OptionOverrideProto>
 }  // namespace compile_options_proto
+
+// A map field is a repeated message of (key = 1, value = 2).
+namespace map_entry_proto {
+constexpr int kKey = 1;
+constexpr int kValue = 2;
+}  // namespace map_entry_proto
+
+// OptionOverrideProto is a oneof: a member set to its default value (false, 0)
+// is still written, which is how XLA tells "set to false" from "not set".
+namespace option_override_proto {
+constexpr int kStringField = 1;
+constexpr int kBoolField = 2;
+constexpr int kIntField = 3;
+}  // namespace option_override_proto
 
 namespace executable_build_options_proto {
 constexpr int kDeviceOrdinal = 1;  // int64
@@ -42,6 +57,19 @@ void put_message(std::string& out, int field, const std::string& message) {
   out += message;
 }
 
+std::string encode(const OptionOverride& value) {
+  namespace override_proto = option_override_proto;
+  std::string out;
+  if (const auto* text = std::get_if<std::string>(&value)) {
+    put_message(out, override_proto::kStringField, *text);
+  } else if (const auto* flag = std::get_if<bool>(&value)) {
+    put_int(out, override_proto::kBoolField, *flag ? 1 : 0);
+  } else {
+    put_int(out, override_proto::kIntField, std::get<int64_t>(value));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string CompileOptions::serialize() const {
@@ -59,6 +87,12 @@ std::string CompileOptions::serialize() const {
   // those run on the device assignment chosen at compile time instead.
   if (num_replicas == 1 && num_partitions == 1) {
     put_int(options, compile_options_proto::kCompilePortableExecutable, 1);
+  }
+  for (const auto& [name, value] : env_option_overrides) {
+    std::string entry;
+    put_message(entry, map_entry_proto::kKey, name);
+    put_message(entry, map_entry_proto::kValue, encode(value));
+    put_message(options, compile_options_proto::kEnvOptionOverrides, entry);
   }
   return options;
 }

@@ -139,12 +139,19 @@ class Buffer {
   PJRT_Buffer* buffer_;
 };
 
+// One entry of CompileOptionsProto.env_option_overrides: XLA sets the
+// xla.DebugOptions field of that name. A string is parsed by XLA according to
+// the field's type, the way an XLA_FLAGS value is.
+using OptionOverride = std::variant<std::string, bool, int64_t>;
+
 // What we encode into xla.CompileOptionsProto ourselves (no protobuf dependency).
 // A single-device program (1 replica, 1 partition) is compiled portable: the
 // executable runs on whichever addressable device execute() names.
 struct CompileOptions {
   int64_t num_replicas = 1;
   int64_t num_partitions = 1;
+  // Applied in order, so a later entry of the same name wins.
+  std::vector<std::pair<std::string, OptionOverride>> env_option_overrides;
   std::string serialize() const;
 };
 

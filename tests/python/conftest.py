@@ -1,7 +1,16 @@
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
+
+# Tests never read or fill the user's executable cache: each pytest process
+# (and every subprocess it starts, which inherits the variable) uses its own.
+_cache_dir = tempfile.mkdtemp(prefix="torch_pjrt_test_cache_")
+atexit.register(shutil.rmtree, _cache_dir, ignore_errors=True)
+os.environ["TORCH_PJRT_CACHE_DIR"] = _cache_dir
 
 # TORCH_PJRT_TEST_DEVICE=cpu runs the whole suite CPU-against-CPU, which checks
 # the tests themselves without the backend.

@@ -36,5 +36,19 @@ TEST(CompileOptionsTest, SeveralReplicasAreNotPortable) {
   EXPECT_EQ(options.serialize(), expected);
 }
 
+TEST(CompileOptionsTest, EnvOptionOverridesAreMapEntriesInOrder) {
+  CompileOptions options;
+  options.env_option_overrides = {{"ab", false}, {"c", std::string("on")}, {"d", int64_t{300}}};
+  const std::string expected =
+      CompileOptions{}.serialize() +
+      // field 7, entry {key "ab", value OptionOverrideProto{bool_field: false}}
+      bytes({0x3a, 0x08, 0x0a, 0x02, 'a', 'b', 0x12, 0x02, 0x10, 0x00}) +
+      // {key "c", value {string_field: "on"}}
+      bytes({0x3a, 0x09, 0x0a, 0x01, 'c', 0x12, 0x04, 0x0a, 0x02, 'o', 'n'}) +
+      // {key "d", value {int_field: 300}}
+      bytes({0x3a, 0x08, 0x0a, 0x01, 'd', 0x12, 0x03, 0x18, 0xac, 0x02});
+  EXPECT_EQ(options.serialize(), expected);
+}
+
 }  // namespace
 }  // namespace torch_pjrt::pjrt

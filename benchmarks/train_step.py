@@ -1,0 +1,196 @@
+"""One training step of a small GPT-style decoder, on every way we can run it.
+
+    python benchmarks/train_step.py [--steps 10] [--no-inductor]
+
+The model (4 layers, width 256, 4 heads, sequence 128, batch 8, AdamW) is
+built in code with the same seed everywhere, so every column starts from the
+same weights. Each configuration runs in its own process: PyTorch eager on the
+CPU, torch.compile (Inductor) on the CPU, and torch_pjrt's strict eager mode
+twice, with a cold and then a warm on-disk executable cache (a temporary
+TORCH_PJRT_CACHE_DIR), which is what the first-step column compares. Fused
+eager and torch.compile(backend="tpu") are shown as n/a until they exist.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+LAYERS, WIDTH, HEADS, SEQUENCE, BATCH, VOCAB = 4, 256, 4, 128, 8, 512
+
+
+def build_model(torch):
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1 = nn.LayerNorm(WIDTH)
+            self.qkv = nn.Linear(WIDTH, 3 * WIDTH)
+            self.proj = nn.Linear(WIDTH, WIDTH)
+            self.norm2 = nn.LayerNorm(WIDTH)
+            self.mlp = nn.Sequential(nn.Linear(WIDTH, 4 * WIDTH), nn.GELU(), nn.Linear(4 * WIDTH, WIDTH))
+
+        def forward(self, x, causal_mask):
+            b, t, c = x.shape
+            q, k, v = self.qkv(self.norm1(x)).split(WIDTH, dim=2)
+            q, k, v = (y.view(b, t, HEADS, c // HEADS).transpose(1, 2) for y in (q, k, v))
+            scores = (q @ k.transpose(-2, -1)) * (c // HEADS) ** -0.5
+            scores = scores.masked_fill(causal_mask, float("-inf"))
+            attended = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(b, t, c)
+            x = x + self.proj(attended)
+            return x + self.mlp(self.norm2(x))
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens = nn.Embedding(VOCAB, WIDTH)
+            self.positions = nn.Embedding(SEQUENCE, WIDTH)
+            self.blocks = nn.ModuleList(Block() for _ in range(LAYERS))
+            self.norm = nn.LayerNorm(WIDTH)
+            self.head = nn.Linear(WIDTH, VOCAB)
+
+        def forward(self, ids):
+            t = ids.shape[1]
+            positions = torch.arange(t, device=ids.device)
+            causal_mask = torch.ones(t, t, dtype=torch.bool, device=ids.device).triu(1)
+            x = self.tokens(ids) + self.positions(positions)
+            for block in self.blocks:
+                x = block(x, causal_mask)
+            return self.head(self.norm(x))
+
+    torch.manual_seed(0)
+    return Decoder()
+
+
+def worker(kind, steps):
+    """Runs in its own process; prints one JSON line."""
+    import torch
+
+    device = "cpu"
+    metrics = None
+    if kind == "tpu":
+        import torch_pjrt
+
+        device = "tpu"
+        metrics = torch_pjrt.metrics
+    model = build_model(torch).to(device)
+    data = torch.Generator().manual_seed(1)
+    ids = torch.randint(0, VOCAB, (BATCH, SEQUENCE), generator=data).to(device)
+    targets = torch.randint(0, VOCAB, (BATCH, SEQUENCE), generator=data).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    forward = torch.compile(model, backend="inductor") if kind == "inductor" else model
+
+    def step():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(forward(ids).flatten(0, 1), targets.flatten())
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    def wait():
+        if device == "tpu":
+            torch.tpu.synchronize()
+
+    start = time.perf_counter()
+    first_loss = step().item()
+    first_step = time.perf_counter() - start
+    step()  # a second warm-up step: AdamW's state exists from here on
+    wait()
+    before = metrics() if metrics else None
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = step()
+    wait()
+    elapsed = time.perf_counter() - start
+    result = {"ms_per_step": elapsed / steps * 1e3, "first_step_s": first_step,
+              "first_loss": first_loss, "last_loss": loss.item()}
+    if metrics:
+        after = metrics()
+        result["compiles_per_step"] = (after["compiles"] - before["compiles"]) / steps
+        result["executions_per_step"] = (after["executions"] - before["executions"]) / steps
+        result["first_step_compiles"] = before["compiles"]
+        result["first_step_disk_hits"] = before["disk_cache_hits"]
+        result["peak_mib"] = torch.tpu.max_memory_allocated() / 2**20
+        result["fallbacks"] = {k.split("::", 1)[1]: v for k, v in after.items() if k.startswith("cpu_fallback::")}
+    else:
+        result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process RSS
+    print(json.dumps(result))
+
+
+def run_worker(kind, steps, **env):
+    environment = {**os.environ, **env}
+    done = subprocess.run([sys.executable, __file__, "--worker", kind, "--steps", str(steps)],
+                          env=environment, capture_output=True, text=True, cwd=tempfile.gettempdir())
+    if done.returncode != 0:
+        return None, done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+    return json.loads(done.stdout.strip().splitlines()[-1]), None
+
+
+def fused_and_compiled_available():
+    probe = ("import os, torch, torch_pjrt, torch._dynamo\n"
+             "assert 'tpu' in torch._dynamo.list_backends()\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "TORCH_PJRT_EAGER_MODE": "fused"}, cwd=tempfile.gettempdir())
+    return done.returncode == 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--no-inductor", action="store_true", help="skip torch.compile on the CPU (slow to compile)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.steps)
+        return
+
+    print(f"GPT decoder: {LAYERS} layers, width {WIDTH}, {HEADS} heads, sequence {SEQUENCE}, "
+          f"batch {BATCH}, vocab {VOCAB}, AdamW; {args.steps} timed steps after 2 warm-up steps")
+    rows = [("PyTorch eager (CPU)", *run_worker("cpu", args.steps))]
+    if not args.no_inductor:
+        rows.append(("torch.compile inductor (CPU)", *run_worker("inductor", args.steps)))
+    notes = []
+    with tempfile.TemporaryDirectory(prefix="torch_pjrt_bench_cache_") as cache:
+        env = {"TORCH_PJRT_CACHE_DIR": cache, "TORCH_PJRT_EAGER_MODE": "strict"}
+        cold, error = run_worker("tpu", args.steps, **env)
+        if cold is None and "NotImplementedError" in (error or ""):
+            notes.append(f"TORCH_PJRT_CPU_FALLBACK=1 was set: without it the step fails ({error})")
+            env["TORCH_PJRT_CPU_FALLBACK"] = "1"
+            cold, error = run_worker("tpu", args.steps, **env)
+        rows.append(("torch_pjrt strict eager, cold disk cache", cold, error))
+        rows.append(("torch_pjrt strict eager, warm disk cache", *run_worker("tpu", args.steps, **env)))
+    if fused_and_compiled_available():
+        notes.append("fused eager and torch.compile(backend='tpu') exist but are not benchmarked here yet")
+    rows.append(("torch_pjrt fused eager / torch.compile 'tpu'", None, "n/a"))
+
+    header = f"{'configuration':<44} {'ms/step':>9} {'steps/s':>8} {'compiles/step':>13} " \
+             f"{'execs/step':>10} {'peak MiB':>9} {'first step s':>12} {'loss 1 -> last':>16}"
+    print(header)
+    print("-" * len(header))
+    for name, result, error in rows:
+        if result is None:
+            print(f"{name:<44} {error}")
+            continue
+        per_step = result["ms_per_step"]
+        compiles = result.get("compiles_per_step")
+        executions = result.get("executions_per_step")
+        print(f"{name:<44} {per_step:>9.1f} {1e3 / per_step:>8.2f} "
+              f"{'-' if compiles is None else f'{compiles:.1f}':>13} "
+              f"{'-' if executions is None else f'{executions:.0f}':>10} {result['peak_mib']:>9.1f} "
+              f"{result['first_step_s']:>12.2f} {result['first_loss']:>7.3f} -> {result['last_loss']:.3f}")
+        if result.get("first_step_compiles") is not None:
+            notes.append(f"{name}: warm-up compiled {result['first_step_compiles']} programs, "
+                         f"loaded {result['first_step_disk_hits']} from the disk cache")
+        if result.get("fallbacks"):
+            notes.append(f"{name}: CPU fallbacks per op {result['fallbacks']}")
+    print("peak MiB: device memory for torch_pjrt, process RSS for the CPU rows")
+    for note in notes:
+        print("note:", note)
+
+
+if __name__ == "__main__":
+    main()
