@@ -5,8 +5,11 @@ from . import _C
 def metrics() -> dict:
     """A flat dict: int counters (compiles, cache_hits, executions,
     bytes_to_device, bytes_from_device, cpu_fallbacks, and one
-    "cpu_fallback::<op>" per op that fell back), the states live_buffers and
-    live_bytes, and compile_seconds."""
+    "cpu_fallback::<op>" per op that fell back), the states live_buffers,
+    live_bytes and peak_live_bytes, and compile_seconds. Fused mode adds
+    flushes (programs its pending traces ran), one "flush::<reason>" per
+    reason (host_read, host_scalar, data_dependent, host_write, resize,
+    synchronize, loop, max_ops) and ops_per_flush (their mean size)."""
     return dict(_C._metrics())
 
 
