@@ -31,8 +31,7 @@ py::dict metrics() {
   result["flushes"] = flushes;
   result["ops_per_flush"] =
       flushes == 0 ? 0.0 : static_cast<double>(m.fused_ops.load()) / static_cast<double>(flushes);
-  for (const auto& [reason, count] : m.flush_counts())
-    result[("flush::" + reason).c_str()] = count;
+  for (const auto& [reason, count] : m.flush_counts()) result[("flush::" + reason).c_str()] = count;
   for (const auto& [op, count] : m.fallback_counts())
     result[("cpu_fallback::" + op).c_str()] = count;
   return result;

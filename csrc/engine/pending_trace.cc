@@ -80,7 +80,9 @@ std::shared_ptr<DeferredValue> PendingTrace::defer(stablehlo::Value value) {
   return deferred;
 }
 
-PendingTrace::Mark PendingTrace::mark() const { return Mark{builder_->checkpoint(), inputs_.size()}; }
+PendingTrace::Mark PendingTrace::mark() const {
+  return Mark{builder_->checkpoint(), inputs_.size()};
+}
 
 void PendingTrace::rollback(const Mark& mark) {
   builder_->rollback(mark.builder);
@@ -108,7 +110,8 @@ bool PendingTrace::closes_loop(uint64_t signature_hash) {
   if (!repeated && !inserted) {
     const size_t gap = position - seen->second;
     const size_t period = (kMinLoopOps / 2 + gap - 1) / gap * gap;
-    repeated = 2 * period <= n && range_hash(n - period, n) == range_hash(n - 2 * period, n - period);
+    repeated =
+        2 * period <= n && range_hash(n - period, n) == range_hash(n - 2 * period, n - period);
   }
   seen->second = position;
   return repeated;
@@ -196,8 +199,8 @@ void PendingTrace::flush(const std::string& reason) {
         runtime_.execute(*executable, arguments, device_index_);
     for (size_t j = 0; j < targets.size(); ++j) targets[j]->result = std::move(outputs[j]);
   } catch (const std::exception& e) {
-    std::string message = "torch_pjrt: the fused program of " + std::to_string(ops) +
-                          " op(s) [" + describe_ops(names) + "] failed (flushed for " + reason +
+    std::string message = "torch_pjrt: the fused program of " + std::to_string(ops) + " op(s) [" +
+                          describe_ops(names) + "] failed (flushed for " + reason +
                           "): " + e.what();
     for (auto& target : targets) target->error = message;
     throw std::runtime_error(message);

@@ -66,10 +66,9 @@ void Runtime::to_host(const DeviceBuffer& buffer, void* destination) {
   metrics_.bytes_from_device.fetch_add(buffer.nbytes(), std::memory_order_relaxed);
 }
 
-std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(const Executable& executable,
-                                                            std::span<DeviceBuffer* const> inputs,
-                                                            int device_index,
-                                                            std::span<const int64_t> non_donatable) {
+std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(
+    const Executable& executable, std::span<DeviceBuffer* const> inputs, int device_index,
+    std::span<const int64_t> non_donatable) {
   std::vector<pjrt::Buffer*> arguments;
   arguments.reserve(inputs.size());
   for (DeviceBuffer* input : inputs) arguments.push_back(&input->pjrt());

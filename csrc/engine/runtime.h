@@ -27,7 +27,7 @@ struct RuntimeOptions {
   std::string plugin_name;  // "cpu", "tpu", "cuda" or "custom", for messages
   int64_t cpu_device_count = 1;
   EagerMode mode = EagerMode::kStrict;
-  bool cpu_fallback = false;  // TORCH_PJRT_CPU_FALLBACK
+  bool cpu_fallback = false;     // TORCH_PJRT_CPU_FALLBACK
   int64_t fused_max_ops = 4096;  // TORCH_PJRT_FUSED_MAX_OPS: size bound of a pending trace
 };
 
