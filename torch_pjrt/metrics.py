@@ -8,7 +8,10 @@ def metrics() -> dict:
     cpu_fallbacks, and one "cpu_fallback::<op>" per op that fell back), the
     states live_buffers, live_bytes, peak_live_bytes and disk_cache_bytes (the
     size of the on-disk executable cache), and compile_seconds (compiling and
-    loading executables from the disk cache)."""
+    loading executables from the disk cache). Fused mode adds flushes
+    (programs its pending traces ran), one "flush::<reason>" per reason
+    (host_read, host_scalar, data_dependent, host_write, resize, synchronize,
+    loop, max_ops) and ops_per_flush (their mean size)."""
     return dict(_C._metrics())
 
 

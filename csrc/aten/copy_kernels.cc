@@ -26,6 +26,7 @@ bool is_tpu(const at::Tensor& t) { return t.device().type() == c10::DeviceType::
 stablehlo::Value storage_input(stablehlo::Builder& b, const engine::StorageValue& storage,
                                const engine::ViewLayout& layout,
                                std::vector<engine::DeviceBuffer*>& inputs) {
+  materialize(storage, "host_write");
   stablehlo::TensorType type = storage.type_or(layout.element);
   if (!storage.is_materialized()) return b.zeros(type);
   inputs.push_back(storage.buffer().get());
@@ -39,6 +40,39 @@ std::shared_ptr<engine::DeviceBuffer> offset_buffer(const engine::ViewLayout& la
                              device);
 }
 
+// Fused mode: the write joins the pending trace, so what was pending stays so.
+void record_write_through_view(engine::StorageValue& storage, const engine::ViewLayout& layout,
+                               const std::shared_ptr<engine::DeviceBuffer>& value) {
+  engine::PendingTrace& trace = runtime().pending(storage.device_index());
+  std::lock_guard<std::recursive_mutex> lock(trace.mutex());
+  stablehlo::Builder& b = trace.builder();
+  const engine::PendingTrace::Mark mark = trace.mark();
+  stablehlo::Value result;
+  std::string signature = "copy_from_host";
+  try {
+    const stablehlo::TensorType storage_type = storage.type_or(layout.element);
+    stablehlo::Value base = trace.storage_value(storage, layout.element);
+    stablehlo::Value update = trace.buffer_parameter(value);
+    if (engine::is_contiguous_block(storage_type, layout)) {
+      const int64_t offset = layout.offset;
+      stablehlo::Value start = trace.host_parameter(
+          stablehlo::TensorType{stablehlo::ElementType::kS64, {}}, &offset, sizeof(offset));
+      result = engine::write_block(b, base, start, layout, update);
+      signature += 'B';
+    } else {
+      result = engine::write_view(b, base, layout, update);
+      signature += std::to_string(layout.offset);
+    }
+    signature += storage_type.to_string() + value->type().to_string();
+    for (int64_t stride : layout.strides) signature += "," + std::to_string(stride);
+  } catch (...) {
+    trace.rollback(mark);
+    throw;
+  }
+  storage.bind_deferred(trace.defer(result));
+  trace.finish_op("aten::copy_ (from the host)", signature);
+}
+
 // Writes a value that already has the view's sizes and dtype through the view.
 void write_through_view(const at::Tensor& self, std::shared_ptr<engine::DeviceBuffer> value) {
   engine::StorageValue& storage = storage_value(self);
@@ -50,6 +84,10 @@ void write_through_view(const at::Tensor& self, std::shared_ptr<engine::DeviceBu
   TORCH_CHECK(!engine::has_internal_overlap(layout),
               "unsupported operation: more than one element of the written-to tensor refers to a "
               "single memory location. Please clone() the tensor before performing the operation.");
+  if (runtime().mode() == engine::EagerMode::kFused) {
+    record_write_through_view(storage, layout, value);
+    return;
+  }
   stablehlo::Builder b;
   std::vector<engine::DeviceBuffer*> inputs;
   stablehlo::Value base = storage_input(b, storage, layout, inputs);
@@ -83,11 +121,16 @@ void copy_on_device(const at::Tensor& self, const at::Tensor& src, bool non_bloc
     engine::StorageValue& destination = storage_value(self);
     engine::StorageValue& source = storage_value(src);
     engine::ViewLayout destination_layout = view_layout(self);
-    if (source.is_materialized() && destination.nbytes() == source.nbytes() &&
+    const engine::ViewLayout source_layout = view_layout(src);
+    if (source.is_written() && destination.nbytes() == source.nbytes() &&
         engine::covers_storage(destination.type_or(destination_layout.element),
                                destination_layout) &&
-        engine::covers_storage(source.buffer()->type(), view_layout(src))) {
-      destination.bind(source.buffer());
+        engine::covers_storage(source.type_or(source_layout.element), source_layout)) {
+      if (const auto& deferred = source.deferred()) {
+        destination.bind_deferred(deferred);
+      } else {
+        destination.bind(source.buffer());
+      }
       return;
     }
   }
@@ -99,10 +142,11 @@ void copy_on_device(const at::Tensor& self, const at::Tensor& src, bool non_bloc
 
 }  // namespace
 
-at::Tensor to_host_contiguous(const at::Tensor& src) {
+at::Tensor to_host_contiguous(const at::Tensor& src, const char* reason) {
   at::Tensor host = at::empty(src.sizes(), src.options().device(c10::kCPU));
   if (src.numel() == 0) return host;
   engine::StorageValue& storage = storage_value(src);
+  materialize(storage, reason);
   if (!storage.is_materialized()) return host.zero_();
   engine::ViewLayout layout = view_layout(src);
   std::shared_ptr<engine::DeviceBuffer> buffer;
@@ -178,13 +222,13 @@ c10::Scalar local_scalar_dense(const at::Tensor& self) {
 
 // Shapes that depend on the data need the data on the host anyway.
 at::Tensor masked_select(const at::Tensor& self, const at::Tensor& mask) {
-  at::Tensor host_self = is_tpu(self) ? to_host_contiguous(self) : self;
-  at::Tensor host_mask = is_tpu(mask) ? to_host_contiguous(mask) : mask;
+  at::Tensor host_self = is_tpu(self) ? to_host_contiguous(self, "data_dependent") : self;
+  at::Tensor host_mask = is_tpu(mask) ? to_host_contiguous(mask, "data_dependent") : mask;
   return at::masked_select(host_self, host_mask).to(is_tpu(self) ? self.device() : mask.device());
 }
 
 at::Tensor nonzero(const at::Tensor& self) {
-  return at::nonzero(to_host_contiguous(self)).to(self.device());
+  return at::nonzero(to_host_contiguous(self, "data_dependent")).to(self.device());
 }
 
 }  // namespace

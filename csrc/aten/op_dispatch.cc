@@ -1,6 +1,7 @@
 // The dispatcher entry of the tpu device (DESIGN.md layer 5): every ATen op
 // without a dedicated kernel lands here and is routed by name to its lowering
-// rule, traced once per signature, and executed.
+// rule, traced once per signature, and executed (or, in fused mode, recorded
+// into the device's pending trace).
 #include "aten/op_dispatch.h"
 
 #include <ATen/native/CPUFallback.h>
@@ -89,9 +90,30 @@ void push_returns(const OpPlan& plan, torch::jit::Stack* stack, std::vector<c10:
   for (auto& v : values) stack->push_back(std::move(v));
 }
 
+void finish_returns(const OpPlan& plan, torch::jit::Stack* stack, size_t first,
+                    std::vector<c10::IValue> returned);
+
 void run_op(const OpPlan& plan, torch::jit::Stack* stack, size_t first) {
   TracedCall call(plan, *stack, first);
-  std::vector<c10::IValue> returned = run_traced(call);
+  engine::Runtime& rt = runtime();
+  if (rt.mode() != engine::EagerMode::kFused) {
+    finish_returns(plan, stack, first, run_traced(call));
+    return;
+  }
+  engine::PendingTrace& trace = rt.pending(call.device());
+  if (call.returns_host_values()) {
+    // A bool or number for the host: what is pending runs first, then this op.
+    trace.flush("host_scalar");
+    finish_returns(plan, stack, first, run_traced(call));
+    return;
+  }
+  std::lock_guard<std::recursive_mutex> lock(trace.mutex());
+  finish_returns(plan, stack, first, call.record(trace));
+  trace.finish_op(plan.qualified_name, call.signature());
+}
+
+void finish_returns(const OpPlan& plan, torch::jit::Stack* stack, size_t first,
+                    std::vector<c10::IValue> returned) {
   switch (plan.form) {
     case OpForm::kInPlace: {
       c10::IValue self = (*stack)[first];

@@ -31,20 +31,31 @@ py::dict metrics() {
   result["live_bytes"] = m.live_bytes.load();
   result["peak_live_bytes"] = m.peak_live_bytes.load();
   result["compile_seconds"] = static_cast<double>(m.compile_nanoseconds.load()) * 1e-9;
+  const int64_t flushes = m.flushes.load();
+  result["flushes"] = flushes;
+  result["ops_per_flush"] =
+      flushes == 0 ? 0.0 : static_cast<double>(m.fused_ops.load()) / static_cast<double>(flushes);
+  for (const auto& [reason, count] : m.flush_counts()) result[("flush::" + reason).c_str()] = count;
   for (const auto& [op, count] : m.fallback_counts())
     result[("cpu_fallback::" + op).c_str()] = count;
   return result;
 }
 
 void configure(const std::string& plugin_path, const std::string& plugin_name,
-               int64_t cpu_device_count, const std::string& mode, bool cpu_fallback) {
+               int64_t cpu_device_count, const std::string& mode, bool cpu_fallback,
+               int64_t fused_max_ops) {
   engine::RuntimeOptions options;
   options.plugin_path = plugin_path;
   options.plugin_name = plugin_name;
   options.cpu_device_count = cpu_device_count;
-  TORCH_CHECK(mode == "strict" || mode == "debug",
-              "TORCH_PJRT_EAGER_MODE must be 'strict' or 'debug', got '", mode, "'");
-  options.mode = mode == "debug" ? engine::EagerMode::kDebug : engine::EagerMode::kStrict;
+  TORCH_CHECK(mode == "strict" || mode == "debug" || mode == "fused",
+              "TORCH_PJRT_EAGER_MODE must be 'strict', 'debug' or 'fused', got '", mode, "'");
+  options.mode = mode == "debug"   ? engine::EagerMode::kDebug
+                 : mode == "fused" ? engine::EagerMode::kFused
+                                   : engine::EagerMode::kStrict;
+  TORCH_CHECK(fused_max_ops >= 1, "TORCH_PJRT_FUSED_MAX_OPS must be at least 1, got ",
+              fused_max_ops);
+  options.fused_max_ops = fused_max_ops;
   options.cpu_fallback = cpu_fallback;
   configure_runtime(options);
 }
@@ -94,6 +105,18 @@ PYBIND11_MODULE(_C, m) {
     runtime().synchronize();
   });
   m.def("_metrics", &metrics);
+  m.def("_eager_mode", [] {
+    switch (runtime().mode()) {
+      case engine::EagerMode::kDebug:
+        return "debug";
+      case engine::EagerMode::kFused:
+        return "fused";
+      case engine::EagerMode::kStrict:
+        break;
+    }
+    return "strict";
+  });
+
   m.def("_reset_metrics", [] { runtime().metrics().reset(); });
   m.def("_memory_allocated", [] { return runtime().metrics().live_bytes.load(); });
   m.def("_max_memory_allocated", [] { return runtime().metrics().peak_live_bytes.load(); });

@@ -19,6 +19,7 @@ void resize_storage_bytes(const c10::Storage& storage, int64_t new_bytes) {
   TORCH_CHECK(storage.resizable(), "Trying to resize storage that is not resizable");
   engine::StorageValue& value = storage_value(storage);
   if (new_bytes == value.nbytes()) return;
+  materialize(value, "resize");
   std::shared_ptr<engine::DeviceBuffer> resized;
   if (value.is_materialized() && new_bytes > 0) {
     // Resize as bytes unless the element width divides both sizes.

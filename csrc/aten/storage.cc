@@ -50,16 +50,38 @@ engine::ViewLayout view_layout(const at::Tensor& tensor) {
   return layout;
 }
 
-at::Tensor wrap_buffer(std::shared_ptr<engine::DeviceBuffer> buffer, c10::IntArrayRef sizes,
-                       c10::ScalarType dtype, c10::DeviceIndex device) {
+namespace {
+
+at::Tensor empty_on(c10::IntArrayRef sizes, c10::ScalarType dtype, c10::DeviceIndex device) {
   c10::DeviceIndex previous = current_device_index;
   current_device_index = device;
   at::Tensor result = at::detail::empty_generic(sizes, tpu_allocator(),
                                                 c10::DispatchKeySet(c10::DispatchKey::PrivateUse1),
                                                 dtype, c10::MemoryFormat::Contiguous);
   current_device_index = previous;
+  return result;
+}
+
+}  // namespace
+
+at::Tensor wrap_buffer(std::shared_ptr<engine::DeviceBuffer> buffer, c10::IntArrayRef sizes,
+                       c10::ScalarType dtype, c10::DeviceIndex device) {
+  at::Tensor result = empty_on(sizes, dtype, device);
   storage_value(result).bind(std::move(buffer));
   return result;
+}
+
+at::Tensor wrap_deferred(std::shared_ptr<engine::DeferredValue> value, c10::IntArrayRef sizes,
+                         c10::ScalarType dtype, c10::DeviceIndex device) {
+  at::Tensor result = empty_on(sizes, dtype, device);
+  storage_value(result).bind_deferred(std::move(value));
+  return result;
+}
+
+void materialize(const engine::StorageValue& storage, const char* reason) {
+  if (!storage.deferred()) return;
+  runtime().pending(storage.device_index()).flush(reason);
+  if (const auto& failed = storage.deferred()) TORCH_CHECK(false, failed->error);
 }
 
 c10::DeviceIndex current_device() { return current_device_index; }

@@ -26,6 +26,14 @@ engine::ViewLayout view_layout(const at::Tensor& tensor);
 at::Tensor wrap_buffer(std::shared_ptr<engine::DeviceBuffer> buffer, c10::IntArrayRef sizes,
                        c10::ScalarType dtype, c10::DeviceIndex device);
 
+// The same for a deferred value of a pending fused trace.
+at::Tensor wrap_deferred(std::shared_ptr<engine::DeferredValue> value, c10::IntArrayRef sizes,
+                         c10::ScalarType dtype, c10::DeviceIndex device);
+
+// Fused mode: makes sure a storage holds a buffer, flushing its device's
+// pending trace (counted as flush::<reason>) when it holds a deferred value.
+void materialize(const engine::StorageValue& storage, const char* reason);
+
 c10::DeviceIndex current_device();
 void set_current_device(c10::DeviceIndex index);
 // Checks the index against the plugin's device count.

@@ -128,7 +128,7 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
     slot.layout = view_layout(tensor);
     slot.storage_type = storage.type_or(slot.layout.element);
     slot.tensor = tensor;
-    if (storage.is_materialized()) {
+    if (storage.is_written()) {
       // One parameter per storage, however many arguments view it.
       for (size_t i = 0; i < inputs_.size(); ++i) {
         if (inputs_[i].storage == &storage) slot.input = static_cast<int>(i);
@@ -141,7 +141,7 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
         slot.input = static_cast<int>(inputs_.size()) - 1;
       }
     }
-    signature_.push_back(storage.is_materialized() ? 'T' : 'U');
+    signature_.push_back(slot.input >= 0 ? 'T' : 'U');
     append(signature_, slot.input);
     append_type(signature_, slot.storage_type);
     append_ints(signature_, slot.layout.sizes);
@@ -345,12 +345,8 @@ void check_writable(const OpPlan& plan, const TensorSlot& slot) {
 
 }  // namespace
 
-std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
-  stablehlo::Builder b;
-  std::vector<Value> parameters;
-  parameters.reserve(inputs_.size());
-  for (const CallInput& input : inputs_) parameters.push_back(b.parameter(input.type));
-
+TracedCall::Emitted TracedCall::emit(stablehlo::Builder& b,
+                                     const std::vector<Value>& parameters) const {
   auto storage_of = [&](const TensorSlot& slot) {
     return slot.input >= 0 ? parameters[slot.input] : b.zeros(slot.storage_type);
   };
@@ -403,8 +399,10 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
 
   std::vector<Value> results = plan_.rule->rule(b, call);
 
-  auto compiled = std::make_shared<engine::CompiledCall>();
-  std::vector<Value> outputs;
+  Emitted emitted;
+  emitted.aliases.assign(inputs_.size(), -1);
+  std::vector<engine::OutputAction>& actions = emitted.actions;
+  std::vector<Value>& outputs = emitted.outputs;
   const size_t returned = plan_.form == OpForm::kInPlace ? 0 : plan_.returns.size();
   if (plan_.form != OpForm::kInPlace) {
     bool is_list = plan_.returns.size() == 1 && plan_.returns[0] == ReturnKind::kTensorList;
@@ -416,7 +414,7 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
       ReturnKind kind = is_list ? ReturnKind::kTensor : plan_.returns[i];
       action.kind = kind == ReturnKind::kTensor ? engine::OutputAction::Kind::kNewTensor
                                                 : engine::OutputAction::Kind::kHostScalar;
-      compiled->outputs.push_back(action);
+      actions.push_back(action);
       outputs.push_back(results[i]);
     }
   }
@@ -475,13 +473,78 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
     engine::OutputAction action;
     action.kind = engine::OutputAction::Kind::kRebind;
     action.argument = position;
-    compiled->outputs.push_back(action);
+    // The storage's old buffer may become the new value's memory (whether it
+    // is donated is decided per run: only when nothing else holds it).
+    if (slot->input >= 0 && emitted.aliases[slot->input] < 0 &&
+        b.type(updated) == inputs_[slot->input].type) {
+      emitted.aliases[slot->input] = static_cast<int32_t>(outputs.size());
+    }
+    actions.push_back(action);
     outputs.push_back(updated);
   }
+  return emitted;
+}
 
-  compiled->executable =
-      runtime().executables().get_or_compile(b.finish(outputs), plan_.qualified_name);
+std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
+  stablehlo::Builder b;
+  std::vector<Value> parameters;
+  parameters.reserve(inputs_.size());
+  for (const CallInput& input : inputs_) parameters.push_back(b.parameter(input.type));
+  Emitted emitted = emit(b, parameters);
+  auto compiled = std::make_shared<engine::CompiledCall>();
+  compiled->outputs = std::move(emitted.actions);
+  stablehlo::Function function = b.finish(emitted.outputs);
+  for (size_t i = 0; i < emitted.aliases.size(); ++i) {
+    if (emitted.aliases[i] >= 0) compiled->donatable_inputs.push_back(static_cast<int64_t>(i));
+  }
+  if (!compiled->donatable_inputs.empty()) function.parameter_aliases = std::move(emitted.aliases);
+  compiled->executable = runtime().executables().get_or_compile(function, plan_.qualified_name);
   return compiled;
+}
+
+bool TracedCall::returns_host_values() const {
+  if (plan_.form == OpForm::kInPlace) return false;
+  for (ReturnKind kind : plan_.returns) {
+    if (kind != ReturnKind::kTensor && kind != ReturnKind::kTensorList) return true;
+  }
+  return false;
+}
+
+std::vector<c10::IValue> TracedCall::record(engine::PendingTrace& trace) const {
+  stablehlo::Builder& b = trace.builder();
+  const engine::PendingTrace::Mark mark = trace.mark();
+  Emitted emitted;
+  try {
+    std::vector<Value> parameters;
+    parameters.reserve(inputs_.size());
+    for (const CallInput& input : inputs_) {
+      if (input.storage != nullptr) {
+        parameters.push_back(trace.storage_value(*input.storage, input.type.element));
+      } else {
+        const size_t size = static_cast<size_t>(input.type.numel()) *
+                            static_cast<size_t>(stablehlo::byte_width(input.type.element));
+        parameters.push_back(trace.host_parameter(input.type, input.host_bytes.data(), size));
+      }
+    }
+    emitted = emit(b, parameters);
+  } catch (...) {
+    trace.rollback(mark);
+    throw;
+  }
+  std::vector<c10::IValue> returned;
+  for (size_t i = 0; i < emitted.actions.size(); ++i) {
+    const engine::OutputAction& action = emitted.actions[i];
+    std::shared_ptr<engine::DeferredValue> value = trace.defer(emitted.outputs[i]);
+    if (action.kind == engine::OutputAction::Kind::kRebind) {
+      const auto& slot = std::get<TensorSlot>(arguments_[action.argument]);
+      storage_value(slot.tensor).bind_deferred(std::move(value));
+    } else {
+      const TensorType type = value->type;
+      returned.emplace_back(
+          wrap_deferred(std::move(value), type.dims, to_scalar_type(type.element), device_));
+    }
+  }
+  return returned;
 }
 
 std::vector<c10::IValue> TracedCall::execute(const engine::CompiledCall& compiled) const {
@@ -497,8 +560,14 @@ std::vector<c10::IValue> TracedCall::execute(const engine::CompiledCall& compile
       buffers.push_back(host_buffers.back().get());
     }
   }
+  // A storage's old buffer is donated to its new value unless something
+  // else (another storage, a pending fused trace) still holds it.
+  std::vector<int64_t> non_donatable;
+  for (int64_t index : compiled.donatable_inputs) {
+    if (inputs_[index].storage->buffer().use_count() > 1) non_donatable.push_back(index);
+  }
   std::vector<std::shared_ptr<engine::DeviceBuffer>> outputs =
-      rt.execute(*compiled.executable, buffers, device_);
+      rt.execute(*compiled.executable, buffers, device_, non_donatable);
 
   std::vector<c10::IValue> returned;
   for (size_t i = 0; i < compiled.outputs.size(); ++i) {

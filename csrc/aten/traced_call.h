@@ -13,6 +13,7 @@
 
 #include "aten/op_plan.h"
 #include "engine/compiled_call.h"
+#include "engine/pending_trace.h"
 #include "engine/storage_value.h"
 #include "engine/view_layout.h"
 #include "lowering/op_call.h"
@@ -62,7 +63,25 @@ class TracedCall {
   // Runs it and returns the values the schema returns.
   std::vector<c10::IValue> execute(const engine::CompiledCall& compiled) const;
 
+  // Fused mode: applies the rule into `trace` instead (the same program text
+  // as trace() builds, on the trace's values); returned tensors and rebound
+  // storages hold deferred values. A failing rule leaves the trace as it was.
+  std::vector<c10::IValue> record(engine::PendingTrace& trace) const;
+  // Whether the op returns bools or numbers, which only a run can produce.
+  bool returns_host_values() const;
+
  private:
+  struct Emitted {
+    std::vector<stablehlo::Value> outputs;
+    std::vector<engine::OutputAction> actions;
+    // Per input: the output (a rebound storage's new value) it may donate its
+    // buffer to, or -1.
+    std::vector<int32_t> aliases;
+  };
+  // The rule applied to `parameters` (one value per input), plus the writes
+  // into mutated arguments.
+  Emitted emit(stablehlo::Builder& b, const std::vector<stablehlo::Value>& parameters) const;
+
   void collect(size_t index, const c10::IValue& value);
   TensorSlot tensor_slot(const at::Tensor& tensor);
   // A fresh key from `generator`, or from the call device's default one.

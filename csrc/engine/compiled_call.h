@@ -28,6 +28,9 @@ struct OutputAction {
 struct CompiledCall {
   std::shared_ptr<const Executable> executable;
   std::vector<OutputAction> outputs;
+  // Inputs the program aliases to an output (a storage's old buffer to its
+  // new value): donated at run time when nothing else holds them.
+  std::vector<int64_t> donatable_inputs;
 };
 
 class CompiledCallCache {

@@ -17,6 +17,14 @@ DeviceBuffer::DeviceBuffer(std::unique_ptr<pjrt::Buffer> buffer, stablehlo::Tens
 }
 
 DeviceBuffer::~DeviceBuffer() {
+  if (!counted_) return;
+  metrics_.live_buffers.fetch_sub(1, std::memory_order_relaxed);
+  metrics_.add_live_bytes(-nbytes_);
+}
+
+void DeviceBuffer::release_if_donated() {
+  if (!counted_ || !buffer_->is_deleted()) return;
+  counted_ = false;
   metrics_.live_buffers.fetch_sub(1, std::memory_order_relaxed);
   metrics_.add_live_bytes(-nbytes_);
 }

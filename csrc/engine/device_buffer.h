@@ -22,7 +22,12 @@ class DeviceBuffer {
   const stablehlo::TensorType& type() const { return type_; }
   int64_t nbytes() const { return nbytes_; }
 
+  // An execution took the buffer's memory for one of its outputs: it stops
+  // counting as live now, not when this object goes.
+  void release_if_donated();
+
  private:
+  bool counted_ = true;
   std::unique_ptr<pjrt::Buffer> buffer_;
   stablehlo::TensorType type_;
   int64_t nbytes_;

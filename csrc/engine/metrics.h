@@ -22,11 +22,16 @@ class Metrics {
   std::atomic<int64_t> bytes_from_device{0};
   std::atomic<int64_t> cpu_fallbacks{0};
   std::atomic<int64_t> compile_nanoseconds{0};
+  // Fused mode: programs flushed, and the ops they held in all.
+  std::atomic<int64_t> flushes{0};
+  std::atomic<int64_t> fused_ops{0};
   std::atomic<int64_t> live_buffers{0};
   std::atomic<int64_t> live_bytes{0};
   std::atomic<int64_t> peak_live_bytes{0};
 
   void count_fallback(const std::string& op);
+  void count_flush(const std::string& reason, int64_t ops);
+  std::map<std::string, int64_t> flush_counts() const;
   void add_live_bytes(int64_t bytes);
   std::map<std::string, int64_t> fallback_counts() const;
   void reset();
@@ -34,6 +39,7 @@ class Metrics {
  private:
   mutable std::mutex fallback_mutex_;
   std::map<std::string, int64_t> fallbacks_by_op_;
+  std::map<std::string, int64_t> flushes_by_reason_;
 };
 
 }  // namespace torch_pjrt::engine

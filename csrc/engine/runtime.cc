@@ -66,14 +66,19 @@ void Runtime::to_host(const DeviceBuffer& buffer, void* destination) {
   metrics_.bytes_from_device.fetch_add(buffer.nbytes(), std::memory_order_relaxed);
 }
 
-std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(const Executable& executable,
-                                                            std::span<DeviceBuffer* const> inputs,
-                                                            int device_index) {
+std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(
+    const Executable& executable, std::span<DeviceBuffer* const> inputs, int device_index,
+    std::span<const int64_t> non_donatable) {
   std::vector<pjrt::Buffer*> arguments;
   arguments.reserve(inputs.size());
   for (DeviceBuffer* input : inputs) arguments.push_back(&input->pjrt());
-  auto result = executable.loaded->execute(arguments, device(device_index));
+  pjrt::ExecuteOptions execute_options;
+  execute_options.non_donatable_input_indices.assign(non_donatable.begin(), non_donatable.end());
+  auto result = executable.loaded->execute(arguments, device(device_index), execute_options);
   metrics_.executions.fetch_add(1, std::memory_order_relaxed);
+  // Before the outputs are counted, so a donated input and the output that
+  // reuses its memory are never counted together.
+  for (DeviceBuffer* input : inputs) input->release_if_donated();
   if (options_.mode == EagerMode::kDebug) {
     result.done->wait();
   } else {
@@ -90,7 +95,28 @@ std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(const Executable& ex
   return outputs;
 }
 
+PendingTrace& Runtime::pending(int device_index) {
+  device(device_index);  // checks the index
+  std::lock_guard<std::mutex> lock(traces_mutex_);
+  if (traces_.size() <= static_cast<size_t>(device_index)) traces_.resize(device_index + 1);
+  auto& trace = traces_[device_index];
+  if (!trace) trace = std::make_unique<PendingTrace>(*this, device_index);
+  return *trace;
+}
+
+void Runtime::flush_all(const std::string& reason) {
+  std::vector<PendingTrace*> traces;
+  {
+    std::lock_guard<std::mutex> lock(traces_mutex_);
+    for (auto& trace : traces_) {
+      if (trace) traces.push_back(trace.get());
+    }
+  }
+  for (PendingTrace* trace : traces) trace->flush(reason);
+}
+
 void Runtime::synchronize() {
+  flush_all("synchronize");
   std::vector<std::unique_ptr<pjrt::Event>> pending;
   {
     std::lock_guard<std::mutex> lock(pending_mutex_);

@@ -11,6 +11,7 @@
 #include "engine/device_buffer.h"
 #include "engine/executable_cache.h"
 #include "engine/metrics.h"
+#include "engine/pending_trace.h"
 #include "pjrt/pjrt.h"
 
 namespace torch_pjrt::engine {
@@ -18,6 +19,7 @@ namespace torch_pjrt::engine {
 enum class EagerMode {
   kStrict,  // asynchronous: an op returns once its execution is enqueued
   kDebug,   // every op waits for its execution; failures surface at their op
+  kFused,   // ops join a pending trace per device, run as one program when flushed
 };
 
 struct RuntimeOptions {
@@ -25,7 +27,8 @@ struct RuntimeOptions {
   std::string plugin_name;  // "cpu", "tpu", "cuda" or "custom", for messages
   int64_t cpu_device_count = 1;
   EagerMode mode = EagerMode::kStrict;
-  bool cpu_fallback = false;  // TORCH_PJRT_CPU_FALLBACK
+  bool cpu_fallback = false;     // TORCH_PJRT_CPU_FALLBACK
+  int64_t fused_max_ops = 4096;  // TORCH_PJRT_FUSED_MAX_OPS: size bound of a pending trace
   ExecutableCacheOptions executables;
 };
 
@@ -53,10 +56,18 @@ class Runtime {
                                           int device_index);
   // Blocks until the value is on the host (dense row-major).
   void to_host(const DeviceBuffer& buffer, void* destination);
+  // Inputs the program aliases to an output are donated unless listed in
+  // `non_donatable`; a donated buffer stops counting as live right away.
   std::vector<std::shared_ptr<DeviceBuffer>> execute(const Executable& executable,
                                                      std::span<DeviceBuffer* const> inputs,
-                                                     int device_index);
-  // Waits for every execution enqueued so far; rethrows the first failure.
+                                                     int device_index,
+                                                     std::span<const int64_t> non_donatable = {});
+  // Fused mode: the pending trace of a device (created on first use).
+  PendingTrace& pending(int device_index);
+  // Fused mode: runs every device's pending trace.
+  void flush_all(const std::string& reason);
+  // Runs what is pending, then waits for every execution enqueued so far;
+  // rethrows the first failure.
   void synchronize();
 
  private:
@@ -65,6 +76,8 @@ class Runtime {
   std::unique_ptr<pjrt::Client> client_;
   std::unique_ptr<ExecutableCache> executables_;
   CompiledCallCache calls_;
+  std::mutex traces_mutex_;
+  std::vector<std::unique_ptr<PendingTrace>> traces_;  // by device index
   std::mutex pending_mutex_;
   std::vector<std::unique_ptr<pjrt::Event>> pending_;
 };

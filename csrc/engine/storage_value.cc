@@ -6,17 +6,29 @@
 namespace torch_pjrt::engine {
 
 stablehlo::TensorType StorageValue::type_or(stablehlo::ElementType fallback) const {
-  if (buffer_) return buffer_->type();
+  if (const auto& b = buffer()) return b->type();
+  if (deferred_) return deferred_->type;
   int64_t width = stablehlo::byte_width(fallback);
   return stablehlo::TensorType{fallback, {nbytes_ / width}};
 }
 
-void StorageValue::bind(std::shared_ptr<DeviceBuffer> buffer) {
-  if (buffer && buffer->nbytes() != nbytes_) {
-    throw std::logic_error("binding a " + std::to_string(buffer->nbytes()) + "-byte value to a " +
+void StorageValue::check_size(int64_t bytes) const {
+  if (bytes != nbytes_) {
+    throw std::logic_error("binding a " + std::to_string(bytes) + "-byte value to a " +
                            std::to_string(nbytes_) + "-byte storage");
   }
+}
+
+void StorageValue::bind(std::shared_ptr<DeviceBuffer> buffer) {
+  if (buffer) check_size(buffer->nbytes());
   buffer_ = std::move(buffer);
+  deferred_.reset();
+}
+
+void StorageValue::bind_deferred(std::shared_ptr<DeferredValue> value) {
+  check_size(value->type.numel() * stablehlo::byte_width(value->type.element));
+  buffer_.reset();
+  deferred_ = std::move(value);
 }
 
 void StorageValue::resize(int64_t nbytes, std::shared_ptr<DeviceBuffer> buffer) {

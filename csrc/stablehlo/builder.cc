@@ -215,6 +215,23 @@ std::vector<Value> Builder::emit(
   return impl_->append(op_name, operands, result_types, std::move(attributes), std::move(blocks));
 }
 
+Builder::Checkpoint Builder::checkpoint() const {
+  return Checkpoint{impl_->fn.body.operations.size(), impl_->fn.body.arguments.size(),
+                    impl_->types.size()};
+}
+
+void Builder::rollback(const Checkpoint& checkpoint) {
+  impl_->check_open("rollback");
+  if (impl_->blocks.size() != 1) throw BuildError("rollback: called while building a region");
+  if (checkpoint.values > impl_->types.size()) throw BuildError("rollback: checkpoint is ahead");
+  impl_->fn.body.operations.resize(checkpoint.operations);
+  impl_->fn.body.arguments.resize(checkpoint.parameters);
+  impl_->types.resize(checkpoint.values);
+  impl_->scope_of.resize(checkpoint.values);
+}
+
+size_t Builder::parameter_count() const { return impl_->fn.body.arguments.size(); }
+
 Function Builder::finish(const std::vector<Value>& results) {
   impl_->check_open("finish");
   if (impl_->blocks.size() != 1) throw BuildError("finish: called while building a region");

@@ -276,6 +276,18 @@ class Builder {
   std::pair<Value, Value> rng_bit_generator(Value state, const TensorType& output_type,
                                             RngAlgorithm algorithm = RngAlgorithm::kThreeFry);
 
+  // How far the function has been built; rollback() drops everything built
+  // since (ops, parameters and values), so a caller whose step failed half-way
+  // leaves no dead code behind. Only outside regions.
+  struct Checkpoint {
+    size_t operations = 0;
+    size_t parameters = 0;
+    size_t values = 0;
+  };
+  Checkpoint checkpoint() const;
+  void rollback(const Checkpoint& checkpoint);
+  size_t parameter_count() const;
+
   // Ends the function: it returns `results`. The builder must not be used after.
   Function finish(const std::vector<Value>& results);
 

@@ -36,6 +36,9 @@ struct Function {
   Block body;
   std::vector<Value> results;
   std::vector<TensorType> value_types;  // indexed by Value::id
+  // Per parameter: the result it may share its buffer with when the caller
+  // donates it (tf.aliasing_output), or -1. Empty means none.
+  std::vector<int32_t> parameter_aliases;
 
   const TensorType& type(Value v) const { return value_types.at(v.id); }
   std::vector<TensorType> parameter_types() const;

@@ -19,6 +19,11 @@ class Printer {
     for (size_t i = 0; i < fn_.body.arguments.size(); ++i) {
       if (i) out_ += ", ";
       value_with_type(fn_.body.arguments[i]);
+      if (i < fn_.parameter_aliases.size() && fn_.parameter_aliases[i] >= 0) {
+        out_ += " {tf.aliasing_output = ";
+        integer(fn_.parameter_aliases[i]);
+        out_ += " : i32}";
+      }
     }
     out_ += ") -> (";
     type_list(fn_.results);

@@ -4,6 +4,9 @@ import os
 import torch
 
 DEVICE = os.environ.get("TORCH_PJRT_TEST_DEVICE", "tpu")
+# Fused eager mode runs gathered programs, not one per op: tests that count
+# per-op executions say what they expect there.
+FUSED = DEVICE == "tpu" and os.environ.get("TORCH_PJRT_EAGER_MODE", "").strip() == "fused"
 
 # Every dtype the first op set claims.
 ALL_DTYPES = [torch.float32, torch.bfloat16, torch.float64, torch.int64, torch.int32, torch.bool]

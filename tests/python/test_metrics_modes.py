@@ -9,7 +9,7 @@ import textwrap
 import pytest
 import torch
 
-from op_testing import DEVICE, make
+from op_testing import DEVICE, FUSED, make
 
 pytestmark = pytest.mark.skipif(DEVICE == "cpu", reason="metrics and modes belong to the torch_pjrt backend")
 
@@ -90,17 +90,20 @@ def test_repeated_op_compiles_once_then_hits_the_cache():
     x = torch.ones(7, 13, 3, device=DEVICE)
     y = torch.full((7, 13, 3), 2.0, device=DEVICE)
     before = metrics()
-    torch.mul(x, y)
+    kept = torch.mul(x, y)  # held: fused mode never runs what nobody holds
     first = metrics()
     # With the on-disk cache warm, the first call may load instead of compiling.
     assert sum(delta(before, first, k) for k in ("compiles", "cache_hits", "disk_cache_hits")) >= 1
     assert delta(before, first, "executions") >= 1
     for _ in range(10):
-        torch.mul(x, y)
+        kept = torch.mul(x, y)
+        if FUSED:
+            torch.tpu.synchronize()  # one program per op, as in the other modes
     after = metrics()
     assert delta(first, after, "compiles") == 0
     assert delta(first, after, "cache_hits") >= 10
     assert delta(first, after, "executions") >= 10
+    del kept
 
 
 SCALARS = [0.5 + 0.37 * i for i in range(12)]
@@ -121,12 +124,14 @@ SCALAR_OPS = {
 def test_changing_python_scalar_never_recompiles(op):
     cpu_x, cpu_y = make((5, 6), torch.float32), make((5, 6), torch.float32, seed=1)
     x, y = cpu_x.to(DEVICE), cpu_y.to(DEVICE)
-    op(x, y, SCALARS[0])  # compiles (or loads) the program once
+    warm = op(x, y, SCALARS[0])  # compiles (or loads) the program once (held, as in the loop)
     op(cpu_x, cpu_y, SCALARS[0])
     before = metrics()
     for s in SCALARS[1:]:
         result = op(x, y, s)
         expected = op(cpu_x, cpu_y, s)
+        if FUSED:
+            torch.tpu.synchronize()  # the warm-up's one-op program each time
     assert delta(before, metrics(), "compiles") == 0, "a new scalar value caused a recompile"
     # ...and the scalar really was used, not baked in from the first call.
     # In-place ops repeat 11 times, so allow a few float32 roundings more than one op.
@@ -148,7 +153,7 @@ def test_walking_a_tensor_slice_by_slice_compiles_once():
         x[i + 2] = row
         return total
 
-    step(data, weight, 0)
+    step(data, weight, 0).cpu()  # read, as in the loop
     step(cpu, weight_cpu, 0)
     before = metrics()
     for i in range(1, 12):
@@ -231,7 +236,7 @@ WORKLOAD = """
 """
 
 
-@pytest.mark.parametrize("mode", ["debug", "strict"])
+@pytest.mark.parametrize("mode", ["debug", "strict", "fused"])
 def test_eager_modes_give_cpu_results(mode):
     result = run_python(WORKLOAD, TORCH_PJRT_EAGER_MODE=mode)
     assert result.returncode == 0, result.stderr

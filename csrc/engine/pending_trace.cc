@@ -1,0 +1,210 @@
+#include "engine/pending_trace.h"
+
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+
+#include "engine/runtime.h"
+
+namespace torch_pjrt::engine {
+
+namespace {
+
+// Shortest repeated sequence the loop detector acts on: shorter loops (one
+// in-place op per iteration) gather iterations until the sequence is this long,
+// so tiny loops do not run one program per iteration.
+constexpr size_t kMinLoopOps = 16;
+constexpr uint64_t kHashBase = 0x100000001B3ull;
+constexpr size_t kNamesInMessages = 12;
+
+}  // namespace
+
+PendingTrace::PendingTrace(Runtime& runtime, int device_index)
+    : runtime_(runtime), device_index_(device_index) {
+  reset();
+}
+
+void PendingTrace::reset() {
+  builder_ = std::make_unique<stablehlo::Builder>();
+  ++generation_;
+  inputs_.clear();
+  input_of_buffer_.clear();
+  deferred_.clear();
+  op_names_.clear();
+  prefix_hashes_.assign(1, 0);
+  last_position_.clear();
+}
+
+stablehlo::Value PendingTrace::storage_value(const StorageValue& storage,
+                                             stablehlo::ElementType fallback) {
+  if (const auto& deferred = storage.deferred()) {
+    if (!deferred->error.empty()) throw std::runtime_error(deferred->error);
+    if (deferred->generation != generation_ || deferred->device_index != device_index_) {
+      throw std::logic_error("torch_pjrt: a deferred value outlived its fused trace");
+    }
+    return deferred->value;
+  }
+  if (const auto& buffer = storage.buffer()) return buffer_parameter(buffer);
+  return builder_->zeros(storage.type_or(fallback));
+}
+
+stablehlo::Value PendingTrace::buffer_parameter(const std::shared_ptr<DeviceBuffer>& buffer) {
+  auto found = input_of_buffer_.find(buffer.get());
+  if (found != input_of_buffer_.end()) return inputs_[found->second].value;
+  Input input;
+  input.buffer = buffer;
+  input.type = buffer->type();
+  input.value = builder_->parameter(input.type);
+  input_of_buffer_.emplace(buffer.get(), inputs_.size());
+  inputs_.push_back(std::move(input));
+  return inputs_.back().value;
+}
+
+stablehlo::Value PendingTrace::host_parameter(const stablehlo::TensorType& type, const void* bytes,
+                                              size_t size) {
+  Input input;
+  input.type = type;
+  std::memcpy(input.bytes.data(), bytes, size);
+  input.value = builder_->parameter(type);
+  inputs_.push_back(std::move(input));
+  return inputs_.back().value;
+}
+
+std::shared_ptr<DeferredValue> PendingTrace::defer(stablehlo::Value value) {
+  auto deferred = std::make_shared<DeferredValue>();
+  deferred->type = builder_->type(value);
+  deferred->value = value;
+  deferred->generation = generation_;
+  deferred->device_index = device_index_;
+  deferred_.push_back(deferred);
+  return deferred;
+}
+
+PendingTrace::Mark PendingTrace::mark() const {
+  return Mark{builder_->checkpoint(), inputs_.size()};
+}
+
+void PendingTrace::rollback(const Mark& mark) {
+  builder_->rollback(mark.builder);
+  for (size_t i = mark.inputs; i < inputs_.size(); ++i) {
+    if (inputs_[i].buffer) input_of_buffer_.erase(inputs_[i].buffer.get());
+  }
+  inputs_.resize(mark.inputs);
+}
+
+uint64_t PendingTrace::range_hash(size_t begin, size_t end) const {
+  return prefix_hashes_[end] - prefix_hashes_[begin] * powers_[end - begin];
+}
+
+bool PendingTrace::closes_loop(uint64_t signature_hash) {
+  const size_t n = op_names_.size();
+  const size_t position = n - 1;
+  bool repeated = false;
+  // The ops since the last flush are one sequence twice: the loop's iterations
+  // start where the last flush was, so flushing here keeps them aligned.
+  if (n >= kMinLoopOps && n % 2 == 0) repeated = range_hash(0, n / 2) == range_hash(n / 2, n);
+  // Or the latest ops are: the loop started after other work. Its period is
+  // the distance to this op's last occurrence (an op that occurs once per
+  // iteration), taken as often as needed to span kMinLoopOps / 2 ops.
+  auto [seen, inserted] = last_position_.try_emplace(signature_hash, position);
+  if (!repeated && !inserted) {
+    const size_t gap = position - seen->second;
+    const size_t period = (kMinLoopOps / 2 + gap - 1) / gap * gap;
+    repeated =
+        2 * period <= n && range_hash(n - period, n) == range_hash(n - 2 * period, n - period);
+  }
+  seen->second = position;
+  return repeated;
+}
+
+void PendingTrace::finish_op(std::string_view name, std::string_view signature) {
+  const uint64_t signature_hash = std::hash<std::string_view>{}(signature);
+  op_names_.emplace_back(name);
+  prefix_hashes_.push_back(prefix_hashes_.back() * kHashBase + signature_hash);
+  while (powers_.size() < prefix_hashes_.size()) powers_.push_back(powers_.back() * kHashBase);
+  const bool loop = closes_loop(signature_hash);
+  if (static_cast<int64_t>(op_names_.size()) >= runtime_.options().fused_max_ops) {
+    flush("max_ops");
+  } else if (loop) {
+    flush("loop");
+  }
+}
+
+std::string PendingTrace::describe_ops(const std::vector<std::string>& names) {
+  std::string text;
+  const size_t n = names.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (n > kNamesInMessages && i == kNamesInMessages / 2) {
+      text += ", ... " + std::to_string(n - kNamesInMessages) + " more";
+      i = n - kNamesInMessages / 2;
+    }
+    text += (text.empty() ? "" : ", ") + names[i];
+  }
+  return text;
+}
+
+void PendingTrace::flush(const std::string& reason) {
+  std::lock_guard<std::recursive_mutex> lock(mutex_);
+  if (op_names_.empty()) return;
+  std::vector<std::shared_ptr<DeferredValue>> targets;
+  std::vector<stablehlo::Value> results;
+  for (const auto& weak : deferred_) {
+    if (auto value = weak.lock()) {
+      results.push_back(value->value);
+      targets.push_back(std::move(value));
+    }
+  }
+  const std::vector<std::string> names = std::move(op_names_);
+  const int64_t ops = static_cast<int64_t>(names.size());
+  std::unique_ptr<stablehlo::Builder> builder = std::move(builder_);
+  std::vector<Input> inputs = std::move(inputs_);
+  reset();
+  runtime_.metrics().count_flush(reason, ops);
+  if (targets.empty()) return;  // nobody holds a result: nothing to run
+
+  try {
+    stablehlo::Function function = builder->finish(results);
+    builder.reset();
+    // A buffer only this trace still holds (its storages were rebound to new
+    // values) is donated to an output of its type, so a step that updates
+    // parameters and optimizer state in place never holds two copies of them.
+    function.parameter_aliases.assign(inputs.size(), -1);
+    std::vector<bool> taken(results.size(), false);
+    bool any_alias = false;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!inputs[i].buffer || inputs[i].buffer.use_count() != 1) continue;
+      for (size_t j = 0; j < results.size(); ++j) {
+        if (!taken[j] && function.type(results[j]) == inputs[i].type) {
+          function.parameter_aliases[i] = static_cast<int32_t>(j);
+          taken[j] = true;
+          any_alias = true;
+          break;
+        }
+      }
+    }
+    if (!any_alias) function.parameter_aliases.clear();
+    auto executable = runtime_.executables().get_or_compile(function, "fused trace");
+    std::vector<std::shared_ptr<DeviceBuffer>> uploaded;
+    std::vector<DeviceBuffer*> arguments;
+    arguments.reserve(inputs.size());
+    for (const Input& input : inputs) {
+      if (input.buffer) {
+        arguments.push_back(input.buffer.get());
+      } else {
+        uploaded.push_back(runtime_.to_device(input.bytes.data(), input.type, device_index_));
+        arguments.push_back(uploaded.back().get());
+      }
+    }
+    std::vector<std::shared_ptr<DeviceBuffer>> outputs =
+        runtime_.execute(*executable, arguments, device_index_);
+    for (size_t j = 0; j < targets.size(); ++j) targets[j]->result = std::move(outputs[j]);
+  } catch (const std::exception& e) {
+    std::string message = "torch_pjrt: the fused program of " + std::to_string(ops) + " op(s) [" +
+                          describe_ops(names) + "] failed (flushed for " + reason +
+                          "): " + e.what();
+    for (auto& target : targets) target->error = message;
+    throw std::runtime_error(message);
+  }
+}
+
+}  // namespace torch_pjrt::engine

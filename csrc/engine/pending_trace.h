@@ -1,0 +1,95 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/device_buffer.h"
+#include "engine/storage_value.h"
+#include "stablehlo/builder.h"
+
+namespace torch_pjrt::engine {
+
+class Runtime;
+
+// Fused eager mode (DESIGN.md, "One lowering path, three ways to run it"):
+// ops of one device are traced into this one function instead of being run.
+// Their results are deferred values; flush() finishes the function with the
+// deferred values that live storages still hold as its outputs, compiles it
+// through the executable cache (so a repeated step finds its program) and
+// runs it. Not thread-safe by itself: callers hold mutex() across an op.
+class PendingTrace {
+ public:
+  PendingTrace(Runtime& runtime, int device_index);
+  PendingTrace(const PendingTrace&) = delete;
+  PendingTrace& operator=(const PendingTrace&) = delete;
+
+  std::recursive_mutex& mutex() { return mutex_; }
+  stablehlo::Builder& builder() { return *builder_; }
+  int device_index() const { return device_index_; }
+  size_t op_count() const { return op_names_.size(); }
+
+  // The trace's value of a storage: its deferred value, a parameter bound to
+  // its buffer (one per buffer), or zeros when it was never written.
+  stablehlo::Value storage_value(const StorageValue& storage, stablehlo::ElementType fallback);
+  stablehlo::Value buffer_parameter(const std::shared_ptr<DeviceBuffer>& buffer);
+  // A small host value (scalar, RNG key, view offset) sent at run time, so
+  // that it never shapes the program.
+  stablehlo::Value host_parameter(const stablehlo::TensorType& type, const void* bytes,
+                                  size_t size);
+  // A new deferred value computed by `value`.
+  std::shared_ptr<DeferredValue> defer(stablehlo::Value value);
+
+  // Marks where an op starts; rollback() undoes a failed op completely.
+  struct Mark {
+    stablehlo::Builder::Checkpoint builder;
+    size_t inputs = 0;
+  };
+  Mark mark() const;
+  void rollback(const Mark& mark);
+
+  // Records one finished op: its name for messages and its signature for the
+  // loop detector. Flushes at the size bound or when the ops since the last
+  // flush are one sequence repeated twice (a loop closed an iteration).
+  void finish_op(std::string_view name, std::string_view signature);
+
+  // Runs what is pending (nothing when nothing is); `reason` is counted as
+  // flush::<reason>. A failure marks the pending values failed and throws.
+  void flush(const std::string& reason);
+
+ private:
+  // One parameter of the function: a materialized buffer, or host bytes.
+  struct Input {
+    std::shared_ptr<DeviceBuffer> buffer;
+    stablehlo::TensorType type;
+    std::array<uint8_t, 16> bytes{};
+    stablehlo::Value value;
+  };
+  void reset();
+  // Whether the op just finished closes a loop iteration (see finish_op).
+  bool closes_loop(uint64_t signature_hash);
+  uint64_t range_hash(size_t begin, size_t end) const;
+  static std::string describe_ops(const std::vector<std::string>& names);
+
+  Runtime& runtime_;
+  int device_index_;
+  std::recursive_mutex mutex_;
+  std::unique_ptr<stablehlo::Builder> builder_;
+  uint64_t generation_ = 0;
+  std::vector<Input> inputs_;  // by parameter index
+  std::unordered_map<const DeviceBuffer*, size_t> input_of_buffer_;
+  std::vector<std::weak_ptr<DeferredValue>> deferred_;
+  std::vector<std::string> op_names_;
+  // Polynomial prefix hashes of the op signatures since the last flush, and
+  // the powers of their base, for an O(1) "is this a square" test per op.
+  std::vector<uint64_t> prefix_hashes_{0};
+  std::vector<uint64_t> powers_{1};
+  std::unordered_map<uint64_t, size_t> last_position_;  // signature hash -> op index
+};
+
+}  // namespace torch_pjrt::engine
