@@ -80,6 +80,15 @@ def test_conv_dtypes(dtype):
     check_grads(lambda x, w: F.conv2d(x, w, stride=2, groups=2), x, w, wrt=(0, 1), **tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32], ids=str)
+def test_conv_integers(dtype):
+    x, w = make((2, 4, 6, 5), dtype), make((6, 2, 3, 2), dtype, seed=1)
+    check_op(lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2), x, w,
+             make((6,), dtype, seed=2))
+    check(lambda x, w: F.conv_transpose1d(x, w, stride=2), make((1, 3, 4), dtype),
+          make((3, 2, 3), dtype, seed=1))  # CPU: int64 only
+
+
 def test_conv_noncontiguous_unbatched_empty_and_strided_layouts():
     w = make((5, 3, 3, 3), torch.float32, seed=1)
     check_op(lambda x, w: F.conv2d(x, w), conv_input(2, 3, noncontiguous=True), w, **tol(torch.float32))
