@@ -236,6 +236,7 @@ def test_adaptive_pools_1d_3d_dtypes_and_inf():
 def test_pool_errors():
     x = make((1, 2, 4, 4), torch.float32)
     check_raises(lambda x: F.max_pool2d(x, 2, padding=2), x)
+    check_raises(lambda x: F.max_pool2d(x, 3, dilation=2, padding=2), make((1, 1, 9, 9), torch.float32))
     check_raises(lambda x: F.max_pool2d(x, 0), x)
     check_raises(lambda x: F.max_pool2d(x, 5), x)
     check_raises(lambda x: F.avg_pool2d(x, 2, divisor_override=0), x)
