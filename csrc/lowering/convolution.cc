@@ -275,6 +275,11 @@ std::vector<Value> convolution_rule(Builder& b, const OpCall& call) {
   const ConvParams p = read_params(call, 3, spatial);
   check_shapes(b, input, weight, p);
   const ElementType type = b.element_type(input);
+  // CPU's transposed kernels take the floating types and int64 only.
+  if (p.transposed && !stablehlo::is_floating(type) && type != ElementType::kS64) {
+    throw_no_kernel(
+        spatial == 3 ? "slow_conv_transpose3d_out_cpu" : "slow_conv_transpose2d_out_cpu", type);
+  }
   Value out =
       p.transposed ? transposed_conv(b, input, weight, p) : forward_conv(b, input, weight, p);
   if (std::optional<TensorArg> bias = call.optional_tensor(2)) {

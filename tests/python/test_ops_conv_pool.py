@@ -1,50 +1,15 @@
-"""Convolution, pooling, padding and upsampling against PyTorch on CPU: values
-over dtypes and window arguments (stride, padding, dilation, groups, transposed
-with output_padding, ceil_mode, count_include_pad, divisor_override, align_corners),
-gradients through torch.autograd, non-contiguous and empty inputs, and the
+"""Convolution and pooling against PyTorch on CPU: values over dtypes and window
+arguments (stride, padding, dilation, groups, transposed with output_padding,
+ceil_mode, count_include_pad, divisor_override, adaptive sizes), gradients through torch.autograd, non-contiguous and empty inputs, and the
 errors CPU raises. Every op here runs natively (no CPU fallback)."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-import torch_pjrt
-from op_testing import DEVICE, check_op, check_raises, make, to_device
+from op_testing import DEVICE, check_op, check_raises, make
+from window_testing import FLOATS, _TOL, check, check_grads, no_fallbacks, tol  # noqa: F401
 
-FLOATS = [torch.float32, torch.float64, torch.bfloat16, torch.float16]
-needs_backend = pytest.mark.skipif(DEVICE == "cpu", reason="compares device results against CPU")
-pytestmark = needs_backend
-
-_TOL = {torch.float32: (1e-4, 1e-4), torch.float64: (1e-10, 1e-10),
-        torch.bfloat16: (5e-2, 5e-2), torch.float16: (5e-3, 5e-3)}
-
-
-def tol(dtype):
-    atol, rtol = _TOL[dtype]
-    return {"atol": atol, "rtol": rtol}
-
-
-@pytest.fixture(autouse=True)
-def no_fallbacks():
-    torch_pjrt.reset_metrics()
-    yield
-    assert torch_pjrt.metrics()["cpu_fallbacks"] == 0
-
-
-def check_grads(fn, *args, wrt=(0,), atol=1e-4, rtol=1e-4):
-    """fn's value and the gradients of a weighted sum of it w.r.t. args[i] for
-    i in wrt equal CPU's."""
-    def run(tensors):
-        leaves = [t.requires_grad_() if i in wrt else t for i, t in enumerate(tensors)]
-        out = fn(*leaves)
-        weights = torch.linspace(0.5, 1.5, out.numel()).reshape(out.shape).to(out.dtype)
-        (out * to_device(weights, out.device.type)).sum().backward()
-        return [out.detach()] + [leaves[i].grad for i in wrt]
-
-    cpu_args = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
-    dev_args = [to_device(a).detach() if isinstance(a, torch.Tensor) else a for a in args]
-    for c, d in zip(run(cpu_args), run(dev_args)):
-        assert d.device.type == DEVICE
-        torch.testing.assert_close(d.cpu(), c, atol=atol, rtol=rtol)
+pytestmark = pytest.mark.skipif(DEVICE == "cpu", reason="compares device results against CPU")
 
 
 # ---------------------------------------------------------------- convolution
@@ -115,6 +80,15 @@ def test_conv_dtypes(dtype):
     check_grads(lambda x, w: F.conv2d(x, w, stride=2, groups=2), x, w, wrt=(0, 1), **tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32], ids=str)
+def test_conv_integers(dtype):
+    x, w = make((2, 4, 6, 5), dtype), make((6, 2, 3, 2), dtype, seed=1)
+    check_op(lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2), x, w,
+             make((6,), dtype, seed=2))
+    check(lambda x, w: F.conv_transpose1d(x, w, stride=2), make((1, 3, 4), dtype),
+          make((3, 2, 3), dtype, seed=1))  # CPU: int64 only
+
+
 def test_conv_noncontiguous_unbatched_empty_and_strided_layouts():
     w = make((5, 3, 3, 3), torch.float32, seed=1)
     check_op(lambda x, w: F.conv2d(x, w), conv_input(2, 3, noncontiguous=True), w, **tol(torch.float32))
@@ -160,15 +134,6 @@ def test_conv_errors():
 
 
 # ---------------------------------------------------------------- pooling
-
-def check(fn, *args, **kwargs):
-    """check_op when CPU accepts the call, else check_raises (same exception)."""
-    try:
-        fn(*[a.clone() if isinstance(a, torch.Tensor) else a for a in args], **kwargs)
-    except Exception:  # noqa: BLE001
-        return check_raises(fn, *args, **kwargs)
-    return check_op(fn, *args, **kwargs)
-
 
 MAX_POOL_CASES = [
     {"kernel_size": 2},
@@ -271,112 +236,10 @@ def test_adaptive_pools_1d_3d_dtypes_and_inf():
 def test_pool_errors():
     x = make((1, 2, 4, 4), torch.float32)
     check_raises(lambda x: F.max_pool2d(x, 2, padding=2), x)
+    check_raises(lambda x: F.max_pool2d(x, 3, dilation=2, padding=2), make((1, 1, 9, 9), torch.float32))
     check_raises(lambda x: F.max_pool2d(x, 0), x)
     check_raises(lambda x: F.max_pool2d(x, 5), x)
     check_raises(lambda x: F.avg_pool2d(x, 2, divisor_override=0), x)
     check_raises(lambda x: F.avg_pool2d(x, 2, stride=0), x)
     check_raises(lambda x: F.max_pool2d(x, 2), make((4,), torch.float32))
     check_raises(lambda x: F.adaptive_avg_pool2d(x, (1, 2, 3)), x)
-
-
-# ---------------------------------------------------------------- padding
-
-PAD_CASES = [
-    ("reflect", 1, (2, 1)), ("reflect", 2, (1, 2, 3, 0)), ("reflect", 3, (1, 0, 2, 1, 1, 1)),
-    ("reflect", 2, (-1, 2, 1, -1)), ("replicate", 1, (0, 3)), ("replicate", 2, (2, 2, 2, 2)),
-    ("replicate", 3, (1, 0, 2, 1, 1, 1)), ("replicate", 2, (-1, 2, 1, -1)),
-    ("circular", 1, (2, 1)), ("circular", 2, (1, 2, 3, 0)),
-]
-
-
-@pytest.mark.parametrize("mode,dims,pad", PAD_CASES, ids=str)
-def test_pad_modes(mode, dims, pad):
-    x = make((2, 3) + (4, 5, 6)[:dims], torch.float32)
-    check_grads(lambda x: F.pad(x, pad, mode=mode), x)
-    check(lambda x: F.pad(x, pad, mode=mode), x[0])  # unbatched
-
-
-@pytest.mark.parametrize("dtype", FLOATS + [torch.int64, torch.int32, torch.bool], ids=str)
-@pytest.mark.parametrize("mode", ["reflect", "replicate"])
-def test_pad_dtypes_and_noncontiguous(dtype, mode):
-    check(lambda x: F.pad(x, (1, 2), mode=mode), make((2, 3, 5), dtype, noncontiguous=True))
-    check(lambda x: F.pad(x, (1, 2, 2, 1), mode=mode), make((3, 4, 5), dtype).transpose(1, 2))
-
-
-def test_pad_errors():
-    x = make((1, 2, 3), torch.float32)
-    check_raises(lambda x: F.pad(x, (3, 0), mode="reflect"), x)
-    check_raises(lambda x: F.pad(x, (-2, -2), mode="replicate"), x)
-    check_raises(lambda x: torch.ops.aten.reflection_pad2d(x, [1, 1]), x)
-    check_raises(lambda x: torch.ops.aten.replication_pad1d(x, [1, 1]), make((2,), torch.float32))
-
-
-# ---------------------------------------------------------------- upsampling
-
-UPSAMPLE_CASES = [
-    ("nearest", 1, {"scale_factor": 2}),
-    ("nearest", 2, {"scale_factor": (2, 3)}), ("nearest", 2, {"size": (3, 11)}),
-    ("nearest", 2, {"scale_factor": 1.7}), ("nearest", 3, {"size": (5, 3, 7)}),
-    ("nearest-exact", 1, {"size": 7}), ("nearest-exact", 2, {"scale_factor": 0.6}),
-    ("linear", 1, {"size": 9, "align_corners": False}),
-    ("linear", 1, {"scale_factor": 2.5, "align_corners": True}),
-    ("bilinear", 2, {"size": (7, 3), "align_corners": False}),
-    ("bilinear", 2, {"scale_factor": 2, "align_corners": True}),
-    ("bilinear", 2, {"scale_factor": 1.5, "align_corners": False}),
-    ("trilinear", 3, {"size": (3, 7, 5), "align_corners": False}),
-    ("bicubic", 2, {"size": (7, 9), "align_corners": False}),
-    ("bicubic", 2, {"scale_factor": 0.5, "align_corners": True}),
-    ("bicubic", 2, {"scale_factor": 2.3, "align_corners": False}),
-]
-
-
-@pytest.mark.parametrize("mode,dims,kwargs", UPSAMPLE_CASES, ids=str)
-def test_interpolate(mode, dims, kwargs):
-    x = make((2, 3) + (4, 5, 3)[:dims], torch.float32)
-    check_grads(lambda x: F.interpolate(x, mode=mode, **kwargs), x)
-
-
-# Not covered: bytes through bilinear/bicubic (CPU's fixed-point image path;
-# ours raises NotImplementedError).
-@pytest.mark.parametrize("dtype,mode", [(d, m) for m in ["nearest", "bilinear", "bicubic"]
-                                        for d in FLOATS + [torch.int64]] + [(torch.uint8, "nearest")],
-                         ids=str)
-def test_interpolate_dtypes(dtype, mode):
-    x = make((2, 3, 4, 5), dtype, noncontiguous=True)
-    check(lambda x: F.interpolate(x, scale_factor=2, mode=mode), x,
-          **tol(dtype) if dtype in _TOL else {})
-
-
-def test_upsample_modules_and_errors():
-    x = make((1, 2, 3, 4), torch.float32)
-    check_op(torch.nn.Upsample(scale_factor=2), x)
-    check_op(torch.nn.UpsamplingBilinear2d(size=(5, 5)), x, **tol(torch.float32))
-    check_raises(lambda x: F.interpolate(x, size=(0, 2)), x)
-    check_raises(lambda x: torch.ops.aten.upsample_bilinear2d(x, [4], False), x)
-
-
-# ---------------------------------------------------------------- grid sampling
-
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
-@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
-@pytest.mark.parametrize("align_corners", [False, True], ids=["unaligned", "aligned"])
-def test_grid_sample(mode, padding_mode, align_corners):
-    x = make((2, 3, 5, 6), torch.float32)
-    grid = make((2, 4, 7, 2), torch.float32, low=-1.4, high=1.4, seed=3)  # reaches outside
-    fn = lambda x, g: F.grid_sample(x, g, mode=mode, padding_mode=padding_mode,  # noqa: E731
-                                    align_corners=align_corners)
-    check_grads(fn, x, grid, wrt=(0, 1) if mode == "bilinear" else (0,))
-
-
-def test_grid_sample_dtypes_affine_grid_and_errors():
-    for dtype in [torch.float64, torch.bfloat16, torch.float16]:
-        check_op(lambda x, g: F.grid_sample(x, g, align_corners=False), make((1, 2, 4, 4), dtype),
-                 make((1, 3, 3, 2), dtype, low=-1, high=1), **tol(dtype))
-    theta = torch.tensor([[[0.8, -0.2, 0.1], [0.3, 1.1, -0.2]]])
-    check_grads(lambda x, t: F.grid_sample(x, F.affine_grid(t, [1, 2, 6, 5], align_corners=False),
-                                           align_corners=False),
-                make((1, 2, 4, 4), torch.float32), theta, wrt=(0, 1))
-    x = make((1, 2, 4, 4), torch.float32)
-    check_raises(lambda x, g: F.grid_sample(x, g, align_corners=False), x, torch.zeros(1, 3, 3, 3))
-    check_raises(lambda x, g: F.grid_sample(x, g, align_corners=False), x,
-                 torch.zeros(1, 3, 3, 2, dtype=torch.float64))
