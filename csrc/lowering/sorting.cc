@@ -81,19 +81,19 @@ Value finish_reduced(Builder& b, Value v, const std::vector<int64_t>& input_dims
 // Elements of v at a per-row position (pos has v's shape with 1 along dim).
 Value pick_along(Builder& b, Value v, int64_t dim, Value pos) {
   const std::vector<int64_t>& dims = b.dims(v);
-  Value where =
-      b.compare(ComparisonDirection::kEQ, b.iota(TensorType{ElementType::kS64, dims}, dim),
-                broadcast_to(b, pos, dims));
+  Value hit = b.compare(ComparisonDirection::kEQ, b.iota(TensorType{ElementType::kS64, dims}, dim),
+                        broadcast_to(b, pos, dims));
+  // One hit per row: the reduction keeps the hit element itself (-0.0 and NaN
+  // included), where a masked sum would not.
   const ElementType type = b.element_type(v);
-  Value wide = b.convert(v, type == ElementType::kPred ? ElementType::kU8 : type);
-  Value masked = b.select(where, wide, b.zeros(b.type(wide)));
-  Value picked = b.reduce(masked, b.constant(0, b.element_type(wide)), {dim},
-                          [](Builder& r, const std::vector<Value>& a) {
-                            return std::vector<Value>{r.add(a[0], a[1])};
-                          });
+  auto picked = b.reduce(
+      {v, hit}, {b.constant(0, type), b.constant_int(0, ElementType::kPred)}, {dim},
+      [](Builder& r, const std::vector<Value>& a) {
+        return std::vector<Value>{r.select(a[1], a[0], a[2]), r.binary(BinaryOp::kOr, a[1], a[3])};
+      });
   std::vector<int64_t> kept = dims;
   kept[dim] = 1;
-  return b.convert(b.reshape(picked, kept), type);
+  return b.reshape(picked[0], kept);
 }
 
 // --- sort, topk -----------------------------------------------------------------

@@ -341,3 +341,23 @@ def test_histc_errors():
         if DEVICE != "cpu":
             assert "histc" in str(error)
     check_raises(torch.histc, torch.tensor([1, 2]))
+
+
+def test_float16_through_every_op():
+    x = distinct((3, 8), torch.float16, seed=18)
+    check_op(lambda t: torch.sort(t, dim=1, descending=True, stable=True), x)
+    check_op(lambda t: torch.topk(t, 3), x)
+    check_op(lambda t: torch.kthvalue(t, 2, 0), x)
+    check_op(lambda t: torch.median(t, 1), x)
+    check_op(lambda t: torch.mode(t, 1), x.round())
+    check_op(lambda t: torch.cummax(t, 1), x)
+    check_op(lambda t: torch.logcumsumexp(t, 1), x / 4, atol=1e-2, rtol=1e-2)
+    check_op(lambda s, v: torch.searchsorted(s, v), x.sort(1)[0], x)
+    check_op(lambda t: torch.histc(t, bins=5), x)
+
+
+def test_selection_keeps_the_sign_of_zero():
+    x = torch.tensor([[-0.0, 1.0, -2.0], [3.0, -0.0, 2.0]])
+    for fn in (lambda t: torch.median(t, 1)[0], lambda t: torch.kthvalue(t, 2, 1)[0],
+               lambda t: torch.mode(t, 1)[0], torch.median):
+        assert torch.equal(fn(to_device(x)).cpu().signbit(), fn(x).signbit())
