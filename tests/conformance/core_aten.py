@@ -120,7 +120,9 @@ def generated_arguments(op, shape):
             args.append(None)
         else:
             return None
-    return args, {}
+    # Factories: name CPU here, as op_db samples do; the device run names "tpu" instead.
+    kwargs = {"device": torch.device("cpu")} if any(a.name == "device" for a in op._schema.arguments) else {}
+    return args, kwargs
 
 
 def first_generated_input(op):
@@ -168,7 +170,8 @@ def probe(name, captures_path):
         how = "generated input"
     cpu_args, cpu_kwargs = _clone((args, kwargs))
     try:
-        dev_args, dev_kwargs = torch.utils._pytree.tree_map(check.to_device, (args, kwargs))
+        move = lambda x: check.to_device(x) if isinstance(x, torch.Tensor) else check.on_device(x)  # noqa: E731
+        dev_args, dev_kwargs = torch.utils._pytree.tree_map(move, (args, kwargs))
         torch.manual_seed(0)
         actual = op(*dev_args, **dev_kwargs)
         torch.tpu.synchronize()
