@@ -1,9 +1,9 @@
 #include "engine/executable_cache.h"
 
 #include <chrono>
-#include <cstdlib>
 #include <iostream>
 #include <sstream>
+#include <type_traits>
 
 #include "engine/compile_settings.h"
 #include "engine/metrics.h"

@@ -13,8 +13,9 @@ from op_testing import DEVICE, FUSED, make
 
 pytestmark = pytest.mark.skipif(DEVICE == "cpu", reason="metrics and modes belong to the torch_pjrt backend")
 
-COUNTERS = ["compiles", "cache_hits", "executions", "bytes_to_device", "bytes_from_device", "cpu_fallbacks"]
-STATES = ["live_buffers", "live_bytes"]
+COUNTERS = ["compiles", "cache_hits", "disk_cache_hits", "disk_cache_misses", "executions",
+            "bytes_to_device", "bytes_from_device", "cpu_fallbacks"]
+STATES = ["live_buffers", "live_bytes", "disk_cache_bytes"]
 
 
 def metrics():
