@@ -17,8 +17,11 @@ class Hasher {
     block_operations(fn_.body);
     word(fn_.results.size());
     for (Value v : fn_.results) use(v);
-    word(fn_.parameter_aliases.size());
-    for (int32_t alias : fn_.parameter_aliases) word(static_cast<uint64_t>(alias));
+    // Only when present, so programs without donation keep their hashes.
+    if (!fn_.parameter_aliases.empty()) {
+      word(fn_.parameter_aliases.size());
+      for (int32_t alias : fn_.parameter_aliases) word(static_cast<uint64_t>(alias));
+    }
     return finish();
   }
 

@@ -109,3 +109,24 @@ TEST(StructuralHash, IsStable) {
 
 }  // namespace
 }  // namespace torch_pjrt::stablehlo
+
+namespace torch_pjrt::stablehlo {
+namespace {
+
+Function increment(bool donated) {
+  Builder b;
+  Value x = b.parameter(kF32x2);
+  Function fn = b.finish({b.add(x, b.splat(1.0, kF32x2))});
+  if (donated) fn.parameter_aliases = {0};
+  return fn;
+}
+
+TEST(StructuralHash, DonationIsPartOfTheProgram) {
+  EXPECT_NE(increment(true).structural_hash(), increment(false).structural_hash());
+  EXPECT_EQ(increment(true).structural_hash(), increment(true).structural_hash());
+  EXPECT_NE(increment(true).to_mlir().find("{tf.aliasing_output = 0 : i32}"), std::string::npos);
+  EXPECT_EQ(increment(false).to_mlir().find("aliasing"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace torch_pjrt::stablehlo
