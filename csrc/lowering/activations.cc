@@ -21,11 +21,6 @@ using stablehlo::UnaryOp;
   throw_no_kernel(std::string(call.name) + "_cpu", t);
 }
 
-// The half types compute in f32 and round once, as PyTorch's CPU kernels do.
-ElementType opmath(ElementType t) {
-  return t == ElementType::kBF16 || t == ElementType::kF16 ? ElementType::kF32 : t;
-}
-
 Value constant_like(Builder& b, double value, Value like) { return b.splat(value, b.type(like)); }
 
 // The Scalar argument at `i` (a 0-d run-time value) in `like`'s type and shape;
@@ -66,7 +61,7 @@ Floating floating_operands(Builder& b, const OpCall& call, const std::vector<siz
   }
   const ElementType type = result_type(b, operands, call.default_float);
   if (!is_floating(type)) no_kernel(call, type);
-  return {type, promote_and_broadcast(b, values, opmath(type))};
+  return {type, promote_and_broadcast(b, values, opmath_type(type))};
 }
 
 // An activation of one floating tensor: fn(b, call, x) in the compute type.
@@ -201,7 +196,7 @@ std::vector<Value> hardtanh_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   const ElementType type = b.element_type(x);
   if (type == ElementType::kPred) throw InvalidArgument("Bool inputs not supported for hardtanh");
-  Value y = b.convert(x, opmath(type));
+  Value y = b.convert(x, opmath_type(type));
   Value low = scalar_arg(b, call, 1, y, -1);
   Value high = scalar_arg(b, call, 2, y, 1);
   return {b.convert(b.min(b.max(y, low), high), type)};

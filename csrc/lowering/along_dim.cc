@@ -1,4 +1,5 @@
 #include "lowering/along_dim.h"
+#include "lowering/promotion.h"
 
 namespace torch_pjrt::lowering {
 
@@ -51,10 +52,6 @@ Value along(Builder& b, const std::vector<double>& values, ElementType type,
             const std::vector<int64_t>& dims, int64_t dim) {
   const auto count = static_cast<int64_t>(values.size());
   return b.broadcast_in_dim(b.constant_doubles(values, TensorType{type, {count}}), dims, {dim});
-}
-
-ElementType accumulation_type(ElementType type) {
-  return type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
 }
 
 }  // namespace torch_pjrt::lowering

@@ -19,7 +19,5 @@ Value scatter_add_along(Builder& b, Value updates, int64_t dim, const std::vecto
 // A 1-d constant of `values` in `type`, broadcast along dim `dim` of `dims`.
 Value along(Builder& b, const std::vector<double>& values, ElementType type,
             const std::vector<int64_t>& dims, int64_t dim);
-// f32 for the half types (PyTorch's CPU kernels accumulate in float), else type.
-ElementType accumulation_type(ElementType type);
 
 }  // namespace torch_pjrt::lowering

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lowering/along_dim.h"
+#include "lowering/promotion.h"
 #include "lowering/dtype_names.h"
 #include "lowering/rule_table.h"
 
@@ -104,7 +105,7 @@ Value convolve(Builder& b, Value lhs, Value rhs, const ConvDimensions& dims,
                const std::vector<int64_t>& lhs_dilation, const std::vector<int64_t>& rhs_dilation,
                int64_t feature_groups, int64_t batch_groups) {
   const ElementType type = b.element_type(lhs);
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   const Precision precision =
       acc == type && stablehlo::is_floating(type) ? Precision::kHighest : Precision::kDefault;
   std::vector<int64_t> lhs_dil =
@@ -343,7 +344,7 @@ std::vector<Value> convolution_backward_rule(Builder& b, const OpCall& call) {
     grad_weight = b.zeros(b.type(weight));
   }
   if (mask.size() > 2 && mask[2]) {
-    Value acc = b.convert(grad_out, accumulation_type(type));
+    Value acc = b.convert(grad_out, opmath_type(type));
     grad_bias = b.convert(sum_over(b, acc, sum_dims_but_channel(b.rank(grad_out))), type);
   } else {
     grad_bias = b.zeros(TensorType{type, {out_channels}});

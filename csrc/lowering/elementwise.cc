@@ -22,12 +22,6 @@ using stablehlo::UnaryOp;
 
 bool is_inexact(ElementType t) { return is_floating(t) || is_complex(t); }
 
-// The type PyTorch's CPU kernels do the arithmetic in (at::opmath_type): the
-// half types compute in f32 and round once at the end.
-ElementType opmath(ElementType t) {
-  return t == ElementType::kBF16 || t == ElementType::kF16 ? ElementType::kF32 : t;
-}
-
 Value full_like(Builder& b, double value, Value like) { return b.splat(value, b.type(like)); }
 
 // A 0-d scalar operand converted to `like`'s type and broadcast to its shape.
@@ -60,7 +54,7 @@ Promoted promote(Builder& b, const OpCall& call, const std::vector<TensorArg>& o
   const ElementType type = result_type(b, operands, call.default_float);
   std::vector<Value> values;
   for (const TensorArg& operand : operands) values.push_back(operand.value);
-  return {type, promote_and_broadcast(b, values, compute.value_or(opmath(type)))};
+  return {type, promote_and_broadcast(b, values, compute.value_or(opmath_type(type)))};
 }
 
 Value truncate(Builder& b, Value x) {
@@ -192,7 +186,7 @@ Value divide(Builder& b, const OpCall& call, const TensorArg& lhs, const TensorA
   if (rounding_mode.empty()) {
     const ElementType type =
         to_floating(result_type(b, {lhs, rhs}, call.default_float), call.default_float);
-    Promoted p = promote(b, call, {lhs, rhs}, opmath(type));
+    Promoted p = promote(b, call, {lhs, rhs}, opmath_type(type));
     return b.convert(b.div(p.values[0], p.values[1]), type);
   }
   const bool floor = rounding_mode == "floor";
@@ -272,7 +266,7 @@ std::vector<Value> square_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   ElementType type = b.element_type(x);
   if (type == ElementType::kPred) type = ElementType::kS64;
-  Value y = b.convert(x, opmath(type));
+  Value y = b.convert(x, opmath_type(type));
   return {b.convert(b.mul(y, y), type)};
 }
 
@@ -300,7 +294,7 @@ template <ValueFn fn>
 std::vector<Value> floating_unary_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   const ElementType type = to_floating(b.element_type(x), call.default_float);
-  return {b.convert(fn(b, b.convert(x, opmath(type))), type)};
+  return {b.convert(fn(b, b.convert(x, opmath_type(type))), type)};
 }
 
 std::vector<Value> neg_rule(Builder& b, const OpCall& call) {
@@ -375,7 +369,7 @@ std::vector<Value> round_rule(Builder& b, const OpCall& call) {
   // As PyTorch: scale by 10^|decimals| in the compute type, round half to even, scale back.
   const bool negative = decimals < 0;
   const double scale = std::pow(10.0, static_cast<double>(negative ? -decimals : decimals));
-  Value y = b.convert(x, opmath(type));
+  Value y = b.convert(x, opmath_type(type));
   Value ten_pow = full_like(b, scale, y);
   Value scaled = negative ? b.div(y, ten_pow) : b.mul(y, ten_pow);
   Value rounded = b.unary(UnaryOp::kRoundNearestEven, scaled);
@@ -411,7 +405,7 @@ std::vector<Value> lerp_rule(Builder& b, const OpCall& call) {
     throw_no_kernel(scalar_weight ? "lerp_kernel_scalar" : "lerp_kernel_tensor", type);
   check_same_dtype(b, self.value, end.value, "end");
   if (!scalar_weight) check_same_dtype(b, self.value, weight.value, "weight");
-  const ElementType compute = opmath(type);
+  const ElementType compute = opmath_type(type);
   std::vector<Value> operands = {self.value, end.value};
   if (!scalar_weight) operands.push_back(weight.value);
   std::vector<Value> values = promote_and_broadcast(b, operands, compute);
@@ -469,7 +463,7 @@ std::vector<Value> xlogy_rule(Builder& b, const OpCall& call) {
   if (is_complex(common)) throw Unsupported("xlogy of complex tensors");
   const ElementType type = to_floating(common, call.default_float);
   std::vector<Value> v =
-      promote_and_broadcast(b, {call.tensor(0).value, call.tensor(1).value}, opmath(type));
+      promote_and_broadcast(b, {call.tensor(0).value, call.tensor(1).value}, opmath_type(type));
   Value x = v[0], y = v[1];
   Value product = b.mul(x, b.unary(UnaryOp::kLog, y));
   Value zero_x = b.select(compare(b, ComparisonDirection::kEQ, x, 0), full_like(b, 0, x), product);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lowering/along_dim.h"
+#include "lowering/promotion.h"
 #include "lowering/dtype_names.h"
 #include "lowering/rule_table.h"
 
@@ -164,7 +165,7 @@ Call read_call(Builder& b, const OpCall& call, size_t first, const std::string& 
                           "has sizes " +
                           b.type(c.input).to_string());
   }
-  c.acc = accumulation_type(c.type);
+  c.acc = opmath_type(c.type);
   return c;
 }
 

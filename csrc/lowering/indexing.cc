@@ -58,12 +58,6 @@ int64_t numel(const std::vector<int64_t>& dims) {
   return n;
 }
 
-// f16/bf16 sums are accumulated in f32 and rounded once, as PyTorch's CPU
-// kernels compute `self + alpha * source` in f32 for them.
-ElementType accumulation_type(ElementType type) {
-  return type == ElementType::kF16 || type == ElementType::kBF16 ? ElementType::kF32 : type;
-}
-
 // The scatter update region for one reduction over elements of `type`.
 Builder::RegionBody combiner(BinaryOp op, ElementType type) {
   if (type == ElementType::kPred) {
@@ -184,7 +178,7 @@ std::vector<Value> embedding_dense_backward_rule(Builder& b, const OpCall& call)
   const TensorType result_type{grad_type, {num_weights, width}};
   if (count == 0 || num_weights == 0 || width == 0) return {b.zeros(result_type)};
 
-  const ElementType compute = accumulation_type(grad_type);
+  const ElementType compute = opmath_type(grad_type);
   const TensorType rows_type{compute, {count, width}};
   Value rows = b.convert(b.reshape(grad, {count, width}), compute);
   const Value flat = b.reshape(indices, {count});
@@ -457,7 +451,7 @@ std::vector<Value> index_put_rule(Builder& b, const OpCall& call) {
   dn.scatter_dims_to_operand_dims = plan.indexed_dims;
   dn.index_vector_dim = static_cast<int64_t>(plan.batch_dims.size());
   if (!accumulate) return {b.scatter(self, plan.start_indices, updates, dn, replacer())};
-  const ElementType compute = accumulation_type(type);
+  const ElementType compute = opmath_type(type);
   const Value sum = b.scatter(b.convert(self, compute), plan.start_indices,
                               b.convert(updates, compute), dn, combiner(BinaryOp::kAdd, compute));
   return {b.convert(sum, type)};
@@ -598,7 +592,7 @@ std::vector<Value> scatter_rule(Builder& b, const OpCall& call) {
   if (reduce != "add" && reduce != "multiply") {
     throw InvalidArgument("reduce argument must be either add or multiply.");
   }
-  const ElementType compute = accumulation_type(type);
+  const ElementType compute = opmath_type(type);
   const BinaryOp op = reduce == "add" ? BinaryOp::kAdd : BinaryOp::kMultiply;
   const Value result = scatter_along(b, b.convert(self, compute), dim, index,
                                      b.convert(src, compute), combiner(op, compute));
@@ -611,7 +605,7 @@ std::vector<Value> scatter_add_rule(Builder& b, const OpCall& call) {
   const Value src = call.tensor(3).value;
   const int64_t dim = check_scatter(b, self, call.int_at(1), index, src);
   const ElementType type = b.element_type(self);
-  const ElementType compute = accumulation_type(type);
+  const ElementType compute = opmath_type(type);
   const Value result = scatter_along(b, b.convert(self, compute), dim, index,
                                      b.convert(src, compute), combiner(BinaryOp::kAdd, compute));
   return {b.convert(result, type)};
@@ -664,7 +658,7 @@ std::vector<Value> scatter_reduce_rule(Builder& b, const OpCall& call) {
   const bool include_self = call.size() <= 5 || call.bool_at(5);
   const int64_t dim = check_scatter(b, self, call.int_at(1), index, src);
   const ElementType type = b.element_type(self);
-  const ElementType compute = accumulation_type(type);
+  const ElementType compute = opmath_type(type);
   const TensorType compute_type{compute, b.dims(self)};
 
   BinaryOp op;
@@ -776,7 +770,7 @@ std::vector<Value> index_add_rule(Builder& b, const OpCall& call) {
     throw IndexOutOfRange("index out of range in self");
   }
 
-  const ElementType compute = accumulation_type(type);
+  const ElementType compute = opmath_type(type);
   Value updates = b.convert(source, compute);
   if (alpha) {
     const Value scale = b.convert(alpha->value, compute);
@@ -927,7 +921,7 @@ std::vector<Value> put_rule(Builder& b, const OpCall& call) {
   if (count == 0) return {self};
   if (total == 0) throw IndexOutOfRange("put_(): Tried to put elements into an empty tensor");
   const Value positions = wrap_negative(b, b.reshape(index, {count}), total);
-  const ElementType compute = accumulate ? accumulation_type(type) : type;
+  const ElementType compute = accumulate ? opmath_type(type) : type;
   const Value flat = b.convert(b.reshape(self, {total}), compute);
   const Value values = b.convert(b.reshape(source, {count}), compute);
   const Value result = scatter_rows(b, flat, 0, positions, values,

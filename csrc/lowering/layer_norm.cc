@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lowering/dtype_names.h"
+#include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -17,7 +18,6 @@ namespace {
 using stablehlo::UnaryOp;
 
 bool is_half(ElementType t) { return t == ElementType::kBF16 || t == ElementType::kF16; }
-ElementType compute_type(ElementType t) { return is_half(t) ? ElementType::kF32 : t; }
 
 std::string shape_string(const std::vector<int64_t>& dims) {
   std::string s = "[";
@@ -132,7 +132,7 @@ std::vector<Value> native_layer_norm_rule(Builder& b, const OpCall& call) {
   const ElementType type = b.element_type(input);
   const ElementType stats = stats_type(b, "LayerNormKernelImpl", type, params);
   const RowLayout layout = row_layout(b, input, call.ints(1), params);
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   const std::vector<int64_t> matrix{layout.rows, layout.row_size};
 
   Value x = b.reshape(b.convert(input, compute), matrix);
@@ -159,7 +159,7 @@ std::vector<Value> native_layer_norm_backward_rule(Builder& b, const OpCall& cal
   const ElementType stats = stats_type(b, "LayerNormBackwardKernelImpl", type, params);
   const std::vector<int64_t>& normalized = call.ints(2);
   const RowLayout layout = row_layout(b, input, normalized, params);
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   const std::vector<int64_t> matrix{layout.rows, layout.row_size};
 
   Value dy = b.reshape(b.convert(call.tensor(0).value, compute), matrix);
@@ -236,7 +236,7 @@ std::vector<Value> native_group_norm_rule(Builder& b, const OpCall& call) {
   const ElementType type = b.element_type(input);
   const ElementType stats = stats_type(b, "GroupNormKernelImpl", type, params);
   const GroupLayout l = group_layout(b, input, call, 3, params);
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   const std::vector<int64_t> grouped = l.grouped();
 
   Value x = b.convert(input, compute);
@@ -261,7 +261,7 @@ std::vector<Value> native_group_norm_backward_rule(Builder& b, const OpCall& cal
   const ElementType type = b.element_type(input);
   const ElementType stats = stats_type(b, "GroupNormBackwardKernelImpl", type, {weight});
   const GroupLayout l = group_layout(b, input, call, 5, {weight});
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   const std::vector<int64_t> grouped = l.grouped();
   const std::vector<int64_t> stat_shape{l.n, l.groups};
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lowering/broadcast.h"
+#include "lowering/promotion.h"
 #include "lowering/dtype_names.h"
 #include "lowering/op_call.h"
 #include "lowering/rule_table.h"
@@ -38,10 +39,6 @@ std::string shape_text(const std::vector<int64_t>& dims, std::string_view separa
   return text;
 }
 
-ElementType accumulation_type(ElementType type) {
-  return type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
-}
-
 // PyTorch's CPU kernels have no bool matrix products (NotImplementedError).
 void check_not_bool(std::string_view kernel, ElementType type) {
   if (type == ElementType::kPred)
@@ -55,7 +52,7 @@ void check_rank(Value v, const Builder& b, int64_t rank, const std::string& mess
 // a (x) b contracted as `dims`, in the accumulation type of a's element type.
 Value product(Builder& b, const OpCall& call, Value lhs, Value rhs, const DotDimensions& dims) {
   const ElementType type = b.element_type(lhs);
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   Precision precision = acc == type ? Precision::kHighest : Precision::kDefault;
   if (type == ElementType::kF32) precision = call.f32_matmul_precision;
   return b.dot_general(lhs, rhs, dims, acc, precision);

@@ -5,15 +5,12 @@
 #include <vector>
 
 #include "lowering/broadcast.h"
+#include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
 
 namespace {
-
-ElementType compute_type(ElementType type) {
-  return type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
-}
 
 // The dims reduced for per-channel statistics, and how many elements each
 // channel has.
@@ -73,7 +70,7 @@ std::vector<Value> native_batch_norm_rule(Builder& b, const OpCall& call) {
   const std::vector<int64_t> dims = b.dims(input);
   const ChannelLayout layout = channel_layout(dims);
   const ElementType type = b.element_type(input);
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   const std::optional<TensorArg> weight = call.optional_tensor(1);
   const std::optional<TensorArg> bias = call.optional_tensor(2);
   const std::optional<TensorArg> running_mean = call.optional_tensor(3);
@@ -153,7 +150,7 @@ std::vector<Value> native_batch_norm_backward_rule(Builder& b, const OpCall& cal
   const std::vector<int64_t> dims = b.dims(input);
   const ChannelLayout layout = channel_layout(dims);
   const ElementType type = b.element_type(input);
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   const std::optional<TensorArg> weight = call.optional_tensor(2);
   const bool train = call.bool_at(7);
   const double eps = call.double_at(8);

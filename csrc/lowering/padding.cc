@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lowering/along_dim.h"
+#include "lowering/promotion.h"
 #include "lowering/dtype_names.h"
 #include "lowering/rule_table.h"
 
@@ -111,7 +112,7 @@ std::vector<Value> pad_backward(Builder& b, const OpCall& call, size_t spatial, 
                           b.type(input).to_string());
   }
   const std::vector<PaddedDim> dims = padded_dims(b, input, call.ints(2), spatial, mode, op);
-  Value grad = b.convert(call.tensor(0).value, accumulation_type(type));
+  Value grad = b.convert(call.tensor(0).value, opmath_type(type));
   std::vector<int64_t> expected = b.dims(input);
   for (const PaddedDim& p : dims) expected[p.dim] += p.before + p.after;
   if (b.dims(grad) != expected) {

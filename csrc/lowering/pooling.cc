@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "lowering/along_dim.h"
+#include "lowering/promotion.h"
 #include "lowering/dtype_names.h"
 #include "lowering/rule_table.h"
 
@@ -243,7 +244,7 @@ Value scatter_at_indices(Builder& b, Value grad_out, Value indices, Value input,
   for (size_t d = 0; d < in_dims.size(); ++d) (d < lead ? planes : plane) *= in_dims[d];
   for (size_t d = lead; d < in_dims.size(); ++d) outputs *= b.dims(grad_out)[d];
   const ElementType type = b.element_type(input);
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   Value updates = b.reshape(b.convert(grad_out, acc), {planes, outputs});
   Value rows = b.iota(TensorType{ElementType::kS64, {planes, outputs, 1}}, 0);
   Value cols = b.reshape(b.convert(indices, ElementType::kS64), {planes, outputs, 1});
@@ -350,7 +351,7 @@ std::vector<Value> avg_pool(Builder& b, const OpCall& call, size_t spatial, cons
   check_avg_pool_dtype(type, op);
   const Window w = read_window(b, call, 1, input, spatial, false, op);
   const AvgOptions o = read_avg_options(call, 5, op);
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   Value sum = window_sum(b, b.convert(input, acc), full_window(w, b.rank(input)));
   return {b.convert(b.div(sum, divisors(b, w, o, b.dims(sum), acc)), type)};
 }
@@ -373,7 +374,7 @@ std::vector<Value> avg_pool_backward(Builder& b, const OpCall& call, size_t spat
   check_avg_pool_dtype(type, op);
   const Window w = read_window(b, call, 2, input, spatial, false, op);
   const AvgOptions o = read_avg_options(call, 6, op);
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   Value grad = b.convert(call.tensor(0).value, acc);
   const std::vector<int64_t> out_dims = b.dims(grad);
   grad = b.div(grad, divisors(b, w, o, out_dims, acc));
@@ -459,7 +460,7 @@ std::vector<Value> adaptive_avg_pool(Builder& b, const OpCall& call, size_t spat
   const std::vector<int64_t> size = read_output_size(b, call, input, spatial, op);
   const ElementType type = b.element_type(input);
   if (!stablehlo::is_floating(type)) throw_no_kernel(op, type);
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   Value x = b.convert(input, acc);
   const int64_t lead = b.rank(input) - static_cast<int64_t>(spatial);
   for (size_t i = 0; i < spatial; ++i) {
@@ -491,7 +492,7 @@ std::vector<Value> adaptive_avg_pool_backward(Builder& b, const OpCall& call, si
   const Value input = call.tensor(1).value;
   check_input(b, input, spatial, op);
   const ElementType type = b.element_type(input);
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   Value grad = b.convert(call.tensor(0).value, acc);
   const int64_t lead = b.rank(input) - static_cast<int64_t>(spatial);
   for (size_t i = spatial; i-- > 0;) {

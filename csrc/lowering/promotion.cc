@@ -143,4 +143,8 @@ ElementType to_floating(ElementType type, ElementType default_float) {
   return default_float;
 }
 
+ElementType opmath_type(ElementType type) {
+  return type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
+}
+
 }  // namespace torch_pjrt::lowering

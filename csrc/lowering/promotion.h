@@ -18,5 +18,8 @@ bool can_cast(ElementType from, ElementType to);
 // The floating type an op like div/sqrt computes in for an input of `type`
 // (integers and bool -> default_float).
 ElementType to_floating(ElementType type, ElementType default_float);
+// The type PyTorch's CPU kernels do arithmetic in (at::opmath_type): the half
+// types compute (and accumulate) in f32 and round once at the end.
+ElementType opmath_type(ElementType type);
 
 }  // namespace torch_pjrt::lowering

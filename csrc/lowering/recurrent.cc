@@ -8,16 +8,13 @@
 #include <vector>
 
 #include "lowering/broadcast.h"
+#include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
 namespace {
 
 using stablehlo::UnaryOp;
-
-ElementType compute_type(ElementType t) {
-  return t == ElementType::kBF16 || t == ElementType::kF16 ? ElementType::kF32 : t;
-}
 
 Value one_like(Builder& b, Value like) { return b.splat(1.0, b.type(like)); }
 Value one_minus(Builder& b, Value x) { return b.sub(one_like(b, x), x); }
@@ -69,7 +66,7 @@ Value column_sum(Builder& b, Value x) {
 std::vector<Value> lstm_cell_rule(Builder& b, const OpCall& call) {
   Value cx = call.tensor(2).value;
   const ElementType type = b.element_type(cx);
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   const int64_t h = hidden_size(b, "_thnn_fused_lstm_cell", call.tensor(0).value, cx, 4);
   Value gates = gate_sum(b, call, compute);
   Value in = sigmoid(b, chunk(b, gates, 0, h));
@@ -88,7 +85,7 @@ std::vector<Value> lstm_cell_rule(Builder& b, const OpCall& call) {
 std::vector<Value> lstm_cell_backward_rule(Builder& b, const OpCall& call) {
   Value cx_in = call.tensor(2).value;
   const ElementType type = b.element_type(cx_in);
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   Value workspace = call.tensor(4).value;
   const int64_t h = hidden_size(b, "_thnn_fused_lstm_cell_backward", workspace, cx_in, 4);
   Value cx = b.convert(cx_in, compute);
@@ -121,7 +118,7 @@ std::vector<Value> lstm_cell_backward_rule(Builder& b, const OpCall& call) {
 std::vector<Value> gru_cell_rule(Builder& b, const OpCall& call) {
   Value hx_in = call.tensor(2).value;
   const ElementType type = b.element_type(hx_in);
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   const int64_t h = hidden_size(b, "_thnn_fused_gru_cell", call.tensor(0).value, hx_in, 3);
   auto biased = [&](size_t gates, size_t bias) {
     Value g = b.convert(call.tensor(gates).value, compute);
@@ -147,7 +144,7 @@ std::vector<Value> gru_cell_rule(Builder& b, const OpCall& call) {
 std::vector<Value> gru_cell_backward_rule(Builder& b, const OpCall& call) {
   Value grad_in = call.tensor(0).value;
   const ElementType type = b.element_type(grad_in);
-  const ElementType compute = compute_type(type);
+  const ElementType compute = opmath_type(type);
   Value workspace = call.tensor(1).value;
   const int64_t h = hidden_size(b, "_thnn_fused_gru_cell_backward", workspace, grad_in, 5);
   Value grad_hy = b.convert(grad_in, compute);

@@ -70,9 +70,7 @@ bool is_floating_or_complex(ElementType type) {
 
 // The type a sum or product accumulates in: half types widen to f32.
 ElementType accumulation_type(ElementType type) {
-  if (type == ElementType::kBF16 || type == ElementType::kF16) return ElementType::kF32;
-  if (type == ElementType::kPred) return ElementType::kS64;
-  return type;
+  return type == ElementType::kPred ? ElementType::kS64 : opmath_type(type);
 }
 
 // sum/prod/cumsum of integers and bools give s64 unless a dtype is asked for.

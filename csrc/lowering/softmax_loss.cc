@@ -41,10 +41,6 @@ std::string shape_text(const std::vector<int64_t>& dims) {
   return text + "]";
 }
 
-ElementType accumulation_type(ElementType type) {
-  return type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
-}
-
 // PyTorch's CPU kernels exist for floating types only (NotImplementedError).
 void check_floating(std::string_view kernel, ElementType type) {
   if (!stablehlo::is_floating(type)) throw_no_kernel(kernel, type);
@@ -98,7 +94,7 @@ Value softmax_of(Builder& b, const OpCall& call, bool log) {
   // half_to_float (CUDA's fused cast) returns f32 for a half input.
   const bool half_to_float = call.size() > 2 && call.bool_at(2);
   const ElementType result_type = half_to_float ? ElementType::kF32 : type;
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
 
   Value wide = b.convert(x, acc);
   Value shifted = b.sub(wide, reduce_kept(b, wide, dims, BinaryOp::kMaximum, -kInf));
@@ -141,7 +137,7 @@ Value softmax_backward_of(Builder& b, const OpCall& call, bool log) {
                                       ? ElementType::kF16
                                       : grad_type;
   const std::vector<int64_t> dims = softmax_dims(b, grad, call.int_at(2));
-  const ElementType acc = accumulation_type(grad_type);
+  const ElementType acc = opmath_type(grad_type);
   Value g = b.convert(grad, acc), y = b.convert(output, acc);
   Value result;
   if (log) {  // grad - exp(output) * sum(grad)
@@ -245,7 +241,7 @@ NllProblem make_nll_problem(Builder& b, const OpCall& call, size_t first, bool s
   p.type = b.element_type(input);
   p.ignore_index = call.int_at(first + 4);
   p.single_sample = b.rank(input) == 1;
-  const ElementType acc = accumulation_type(p.type);
+  const ElementType acc = opmath_type(p.type);
   if (p.single_sample) {
     input = b.reshape(input, {1, b.dims(input)[0]});
     target = b.reshape(target, {1});
@@ -371,7 +367,7 @@ std::vector<Value> mse_loss_rule(Builder& b, const OpCall& call) {
   const ElementType type = result_type(b, {self, target}, call.default_float);
   check_floating("mse_cpu", type);
   const int64_t reduction = call.size() > 2 ? call.int_at(2) : 1;
-  auto operands = promote_and_broadcast(b, {self.value, target.value}, accumulation_type(type));
+  auto operands = promote_and_broadcast(b, {self.value, target.value}, opmath_type(type));
   Value diff = b.sub(operands[0], operands[1]);
   return {b.convert(apply_reduction(b, b.mul(diff, diff), reduction), type)};
 }
@@ -387,7 +383,7 @@ std::vector<Value> mse_loss_backward_rule(Builder& b, const OpCall& call) {
   const double norm = reduction == static_cast<int64_t>(Reduction::kMean)
                           ? 2.0 / static_cast<double>(b.type(self).numel())
                           : 2.0;
-  auto operands = promote_and_broadcast(b, {self, target, grad}, accumulation_type(type));
+  auto operands = promote_and_broadcast(b, {self, target, grad}, opmath_type(type));
   Value result =
       b.mul(b.mul(fill_like(b, operands[0], norm), b.sub(operands[0], operands[1])), operands[2]);
   return {b.convert(result, type)};
@@ -427,7 +423,7 @@ std::vector<Value> robust_loss(Builder& b, const OpCall& call, bool huber) {
   const ElementType type =
       huber ? b.element_type(self.value) : result_type(b, {self, target}, call.default_float);
   check_floating(huber ? "huber_cpu" : "smooth_l1_cpu", type);
-  auto operands = promote_and_broadcast(b, {self.value, target.value}, accumulation_type(type));
+  auto operands = promote_and_broadcast(b, {self.value, target.value}, opmath_type(type));
   Value loss = quadratic_then_linear(b, b.sub(operands[0], operands[1]), threshold, huber);
   return {b.convert(apply_reduction(b, loss, reduction), type)};
 }
@@ -453,7 +449,7 @@ std::vector<Value> robust_loss_backward(Builder& b, const OpCall& call, bool hub
   }
   const int64_t reduction = call.int_at(3);
   const double threshold = call.double_at(4);
-  auto operands = promote_and_broadcast(b, {self, target, grad}, accumulation_type(type));
+  auto operands = promote_and_broadcast(b, {self, target, grad}, opmath_type(type));
   Value diff = b.sub(operands[0], operands[1]);
   Value bound = fill_like(b, diff, huber ? threshold : 1.0);
   Value slope = b.div(diff, fill_like(b, diff, huber || threshold == 0 ? 1.0 : threshold));
@@ -485,7 +481,7 @@ std::vector<Value> binary_cross_entropy_rule(Builder& b, const OpCall& call) {
   check_same_dtype(b, self, target);
   const std::optional<TensorArg> weight = call.size() > 2 ? call.optional_tensor(2) : std::nullopt;
   const int64_t reduction = call.size() > 3 ? call.int_at(3) : 1;
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   std::vector<Value> operands = {self, target};
   if (weight) operands.push_back(weight->value);
   operands = promote_and_broadcast(b, operands, acc);
@@ -509,7 +505,7 @@ std::vector<Value> binary_cross_entropy_backward_rule(Builder& b, const OpCall& 
   check_same_dtype(b, self, target);
   const std::optional<TensorArg> weight = call.size() > 3 ? call.optional_tensor(3) : std::nullopt;
   const int64_t reduction = call.size() > 4 ? call.int_at(4) : 1;
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   std::vector<Value> operands = {self, target, grad};
   if (weight) operands.push_back(weight->value);
   operands = promote_and_broadcast(b, operands, acc);
@@ -532,7 +528,7 @@ std::vector<Value> binary_cross_entropy_with_logits_rule(Builder& b, const OpCal
   const std::optional<TensorArg> pos_weight =
       call.size() > 3 ? call.optional_tensor(3) : std::nullopt;
   const int64_t reduction = call.size() > 4 ? call.int_at(4) : 1;
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   std::vector<Value> operands = {self.value, target.value};
   if (weight) operands.push_back(weight->value);
   if (pos_weight) operands.push_back(pos_weight->value);

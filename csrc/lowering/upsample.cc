@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lowering/along_dim.h"
+#include "lowering/promotion.h"
 #include "lowering/dtype_names.h"
 #include "lowering/rule_table.h"
 
@@ -193,7 +194,7 @@ std::vector<Value> forward(Builder& b, const OpCall& call, Mode mode, size_t spa
   const bool nearest = mode == Mode::kNearest || mode == Mode::kNearestExact;
   const Upsample u = read_call(call, 2, !nearest, spatial, b.dims(input), op);
   check_dtype(type, mode, spatial);
-  const ElementType acc = nearest ? type : accumulation_type(type);
+  const ElementType acc = nearest ? type : opmath_type(type);
   Value x = b.convert(input, acc);
   for (size_t i = 0; i < spatial; ++i) {
     const auto dim = static_cast<int64_t>(i) + 2;
@@ -230,7 +231,7 @@ std::vector<Value> backward(Builder& b, const OpCall& call, Mode mode, size_t sp
                           "size = " + list_text(expected) +
                           ", but got grad_output size = " + list_text(b.dims(grad_out)));
   }
-  const ElementType acc = accumulation_type(type);
+  const ElementType acc = opmath_type(type);
   Value grad = b.convert(grad_out, acc);
   for (size_t i = spatial; i-- > 0;) {
     const auto dim = static_cast<int64_t>(i) + 2;
