@@ -1,5 +1,6 @@
 #include "engine/pending_trace.h"
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
@@ -32,7 +33,7 @@ void PendingTrace::reset() {
   deferred_.clear();
   op_names_.clear();
   prefix_hashes_.assign(1, 0);
-  last_position_.clear();
+  positions_.clear();
 }
 
 stablehlo::Value PendingTrace::storage_value(const StorageValue& storage,
@@ -99,22 +100,26 @@ uint64_t PendingTrace::range_hash(size_t begin, size_t end) const {
 bool PendingTrace::closes_loop(uint64_t signature_hash) {
   const size_t n = op_names_.size();
   const size_t position = n - 1;
-  bool repeated = false;
-  // The ops since the last flush are one sequence twice: the loop's iterations
-  // start where the last flush was, so flushing here keeps them aligned.
-  if (n >= kMinLoopOps && n % 2 == 0) repeated = range_hash(0, n / 2) == range_hash(n / 2, n);
-  // Or the latest ops are: the loop started after other work. Its period is
-  // the distance to this op's last occurrence (an op that occurs once per
-  // iteration), taken as often as needed to span kMinLoopOps / 2 ops.
-  auto [seen, inserted] = last_position_.try_emplace(signature_hash, position);
-  if (!repeated && !inserted) {
-    const size_t gap = position - seen->second;
-    const size_t period = (kMinLoopOps / 2 + gap - 1) / gap * gap;
-    repeated =
-        2 * period <= n && range_hash(n - period, n) == range_hash(n - 2 * period, n - period);
+  std::vector<size_t>& seen = positions_[signature_hash];
+  seen.push_back(position);
+  // The ops since the last flush are one sequence twice: the loop's
+  // iterations start where the last flush was.
+  if (n >= kMinLoopOps && n % 2 == 0 && range_hash(0, n / 2) == range_hash(n / 2, n)) return true;
+  // Or the latest ops are, after other work (the first iteration of a
+  // training loop differs: optimizer state is created). Only long
+  // repetitions count, spanning at least half of a trace that is a quarter
+  // of the size bound: an inner loop (a model's identical blocks, an
+  // optimizer's per-parameter updates) repeats long before the step around
+  // it does, and cutting there would split every step into many programs.
+  const size_t bound = static_cast<size_t>(runtime_.options().fused_max_ops);
+  if (n < std::max(kMinLoopOps, bound / 4)) return false;
+  for (size_t earlier : seen) {
+    const size_t period = position - earlier;
+    if (period == 0 || 4 * period < n) break;
+    if (2 * period > n) continue;
+    if (range_hash(n - period, n) == range_hash(n - 2 * period, n - period)) return true;
   }
-  seen->second = position;
-  return repeated;
+  return false;
 }
 
 void PendingTrace::finish_op(std::string_view name, std::string_view signature) {
@@ -122,7 +127,7 @@ void PendingTrace::finish_op(std::string_view name, std::string_view signature) 
   op_names_.emplace_back(name);
   prefix_hashes_.push_back(prefix_hashes_.back() * kHashBase + signature_hash);
   while (powers_.size() < prefix_hashes_.size()) powers_.push_back(powers_.back() * kHashBase);
-  const bool loop = closes_loop(signature_hash);
+  const bool loop = closes_loop(signature_hash) && !runtime_.in_graph();
   if (static_cast<int64_t>(op_names_.size()) >= runtime_.options().fused_max_ops) {
     flush("max_ops");
   } else if (loop) {

@@ -89,7 +89,7 @@ class PendingTrace {
   // the powers of their base, for an O(1) "is this a square" test per op.
   std::vector<uint64_t> prefix_hashes_{0};
   std::vector<uint64_t> powers_{1};
-  std::unordered_map<uint64_t, size_t> last_position_;  // signature hash -> op index
+  std::unordered_map<uint64_t, std::vector<size_t>> positions_;  // signature hash -> op indices
 };
 
 }  // namespace torch_pjrt::engine

@@ -251,9 +251,11 @@ def test_training_step_is_one_program_and_stops_compiling(optimizer):
 
 
 def test_training_without_host_reads_still_runs_in_programs_per_step():
-    # No .item() in the loop: the loop detector closes the programs.
+    # No .item() in the loop: the loop detector closes the programs. The first
+    # step differs (AdamW creates its state), so the repetition is found once a
+    # quarter of the size bound is pending (here 256 ops, about three steps).
     per_step = run_fused(f"OPTIMIZER = {OPTIMIZER_CODES['adamw']}\nREAD_LOSS = False\nSTEPS = 16\n"
-                         + textwrap.dedent(TRAINING))
+                         + textwrap.dedent(TRAINING), TORCH_PJRT_FUSED_MAX_OPS="1024")
     executions = [e for e, _ in per_step]
     compiles = [c for _, c in per_step]
     assert sum(executions[6:]) >= 1 and max(executions) <= 2, executions
