@@ -40,6 +40,7 @@ $(BUILD)/.installed: $(VENV)/.deps $(BUILD)/.gtest $(CORE_SOURCES)
 
 # Benchmarks print tables; they are not part of `make test`.
 bench: $(BUILD)/.installed
+	$(VPY) -m pip install -q --disable-pip-version-check -r requirements-bench.txt
 	$(VPY) benchmarks/eager_ops.py
 	$(VPY) benchmarks/train_step.py
 

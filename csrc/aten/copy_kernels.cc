@@ -84,7 +84,7 @@ void write_through_view(const at::Tensor& self, std::shared_ptr<engine::DeviceBu
   TORCH_CHECK(!engine::has_internal_overlap(layout),
               "unsupported operation: more than one element of the written-to tensor refers to a "
               "single memory location. Please clone() the tensor before performing the operation.");
-  if (runtime().mode() == engine::EagerMode::kFused) {
+  if (runtime().fusing()) {
     record_write_through_view(storage, layout, value);
     return;
   }

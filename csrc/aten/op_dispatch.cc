@@ -96,7 +96,7 @@ void finish_returns(const OpPlan& plan, torch::jit::Stack* stack, size_t first,
 void run_op(const OpPlan& plan, torch::jit::Stack* stack, size_t first) {
   TracedCall call(plan, *stack, first);
   engine::Runtime& rt = runtime();
-  if (rt.mode() != engine::EagerMode::kFused) {
+  if (!rt.fusing()) {
     finish_returns(plan, stack, first, run_traced(call));
     return;
   }

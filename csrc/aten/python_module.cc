@@ -117,6 +117,11 @@ PYBIND11_MODULE(_C, m) {
     return "strict";
   });
 
+  m.def("_begin_graph", [] { runtime().begin_graph(); });
+  m.def("_end_graph", [] {
+    py::gil_scoped_release no_gil;
+    runtime().end_graph();
+  });
   m.def("_reset_metrics", [] { runtime().metrics().reset(); });
   m.def("_memory_allocated", [] { return runtime().metrics().live_bytes.load(); });
   m.def("_max_memory_allocated", [] { return runtime().metrics().peak_live_bytes.load(); });

@@ -115,6 +115,21 @@ void Runtime::flush_all(const std::string& reason) {
   for (PendingTrace* trace : traces) trace->flush(reason);
 }
 
+void Runtime::begin_graph() {
+  flush_all("graph_start");
+  ++graph_scopes_;
+}
+
+void Runtime::end_graph() {
+  // The scope ends even when the graph's program fails, so later ops run as
+  // the eager mode says.
+  struct Leave {
+    std::atomic<int>& scopes;
+    ~Leave() { --scopes; }
+  } leave{graph_scopes_};
+  flush_all("graph");
+}
+
 void Runtime::synchronize() {
   flush_all("synchronize");
   std::vector<std::unique_ptr<pjrt::Event>> pending;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,15 @@ class Runtime {
 
   const RuntimeOptions& options() const { return options_; }
   EagerMode mode() const { return options_.mode; }
+  // Whether ops join a pending trace now: in fused mode, and while a graph of
+  // torch.compile(backend="tpu") runs in any mode.
+  bool fusing() const { return options_.mode == EagerMode::kFused || graph_scopes_.load() > 0; }
+  bool in_graph() const { return graph_scopes_.load() > 0; }
+  // A compiled graph runs between these: what was pending runs first, so the
+  // graph's ops make up one program of their own (found in the cache on later
+  // calls), which end_graph() runs. Loop detection does not cut a graph.
+  void begin_graph();
+  void end_graph();
   Metrics& metrics() { return metrics_; }
   ExecutableCache& executables() { return *executables_; }
   CompiledCallCache& calls() { return calls_; }
@@ -78,6 +88,7 @@ class Runtime {
   CompiledCallCache calls_;
   std::mutex traces_mutex_;
   std::vector<std::unique_ptr<PendingTrace>> traces_;  // by device index
+  std::atomic<int> graph_scopes_{0};
   std::mutex pending_mutex_;
   std::vector<std::unique_ptr<pjrt::Event>> pending_;
 };

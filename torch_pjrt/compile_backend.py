@@ -1,0 +1,58 @@
+"""torch.compile(model, backend="tpu").
+
+Dynamo captures the Python program, AOTAutograd turns each captured piece
+into functional ATen graphs (a forward and, when gradients are needed, a
+backward). Each graph runs through the same kernels and lowering rules as
+eager mode, inside a graph scope of the runtime: its ops join one pending
+trace instead of running one by one, and the scope's end runs that trace as
+one program. The program is compiled once, found by its structural hash on
+later calls (and, across processes, in the on-disk cache), so a compiled
+forward is one execution. Run-time values (RNG keys, scalars) stay program
+inputs, so the same seed gives the same numbers as eager mode.
+
+Guards, graph breaks, `dynamic=`, `mark_dynamic` and `torch.compiler.reset()`
+are Dynamo's, as with Inductor; a graph whose shapes change compiles one
+program per shape set.
+"""
+import functools
+
+import torch
+from torch._dynamo.backends.common import aot_autograd
+from torch._functorch.aot_autograd import make_boxed_func
+
+from . import _C
+
+
+class graph_scope:
+    """Ops inside join one program, run when the scope closes."""
+
+    def __enter__(self):
+        _C._begin_graph()
+        return self
+
+    def __exit__(self, *exc):
+        _C._end_graph()
+        return False
+
+
+def _graph_compiler(graph_module, example_inputs):
+    graph_module.graph.eliminate_dead_code()
+    graph_module.recompile()
+
+    @functools.wraps(graph_module.forward)
+    def run(*args):
+        with graph_scope():
+            return graph_module(*args)
+
+    return make_boxed_func(run)
+
+
+tpu_backend = aot_autograd(
+    fw_compiler=_graph_compiler,
+    bw_compiler=_graph_compiler,
+    inference_compiler=_graph_compiler,
+    # In-place updates of inputs (an optimizer's parameters and state, batch
+    # norm's running stats) stay in the graph, so they join its program rather
+    # than running as copies after it.
+    keep_inference_input_mutations=True,
+)
