@@ -45,6 +45,7 @@ void record_write_through_view(engine::StorageValue& storage, const engine::View
                                const std::shared_ptr<engine::DeviceBuffer>& value) {
   engine::PendingTrace& trace = runtime().pending(storage.device_index());
   std::lock_guard<std::recursive_mutex> lock(trace.mutex());
+  trace.begin_op();
   stablehlo::Builder& b = trace.builder();
   const engine::PendingTrace::Mark mark = trace.mark();
   stablehlo::Value result;

@@ -511,6 +511,7 @@ bool TracedCall::returns_host_values() const {
 }
 
 std::vector<c10::IValue> TracedCall::record(engine::PendingTrace& trace) const {
+  trace.begin_op();
   stablehlo::Builder& b = trace.builder();
   const engine::PendingTrace::Mark mark = trace.mark();
   Emitted emitted;

@@ -34,6 +34,7 @@ void PendingTrace::reset() {
   op_names_.clear();
   prefix_hashes_.assign(1, 0);
   positions_.clear();
+  loop_closed_ = false;
 }
 
 stablehlo::Value PendingTrace::storage_value(const StorageValue& storage,
@@ -102,9 +103,14 @@ bool PendingTrace::closes_loop(uint64_t signature_hash) {
   const size_t position = n - 1;
   std::vector<size_t>& seen = positions_[signature_hash];
   seen.push_back(position);
-  // The ops since the last flush are one sequence twice: the loop's
-  // iterations start where the last flush was.
-  if (n >= kMinLoopOps && n % 2 == 0 && range_hash(0, n / 2) == range_hash(n / 2, n)) return true;
+  if (n < kMinLoopOps) return false;
+  // The ops since the last flush are those the last flush ran: the next
+  // iteration of a loop whose previous one ended in a flush (a host read, a
+  // synchronize), so its program is found in the cache.
+  if (n == previous_ops_ && range_hash(0, n) == previous_hash_) return true;
+  // They are one sequence twice: the loop's iterations start where the last
+  // flush was.
+  if (n % 2 == 0 && range_hash(0, n / 2) == range_hash(n / 2, n)) return true;
   // Or the latest ops are, after other work (the first iteration of a
   // training loop differs: optimizer state is created). Only long
   // repetitions count, spanning at least half of a trace that is a quarter
@@ -131,8 +137,12 @@ void PendingTrace::finish_op(std::string_view name, std::string_view signature) 
   if (static_cast<int64_t>(op_names_.size()) >= runtime_.options().fused_max_ops) {
     flush("max_ops");
   } else if (loop) {
-    flush("loop");
+    loop_closed_ = true;
   }
+}
+
+void PendingTrace::begin_op() {
+  if (loop_closed_) flush("loop");
 }
 
 std::string PendingTrace::describe_ops(const std::vector<std::string>& names) {
@@ -159,6 +169,8 @@ void PendingTrace::flush(const std::string& reason) {
       targets.push_back(std::move(value));
     }
   }
+  previous_ops_ = op_names_.size();
+  previous_hash_ = prefix_hashes_.back();
   const std::vector<std::string> names = std::move(op_names_);
   const int64_t ops = static_cast<int64_t>(names.size());
   std::unique_ptr<stablehlo::Builder> builder = std::move(builder_);

@@ -54,9 +54,14 @@ class PendingTrace {
   void rollback(const Mark& mark);
 
   // Records one finished op: its name for messages and its signature for the
-  // loop detector. Flushes at the size bound or when the ops since the last
-  // flush are one sequence repeated twice (a loop closed an iteration).
+  // loop detector. Flushes at the size bound; notes when the op closed a loop
+  // iteration (see closes_loop).
   void finish_op(std::string_view name, std::string_view signature);
+  // Called before an op joins the trace (before builder() is taken): a loop
+  // iteration closed by the last op is flushed here, not at that op, so the
+  // temporaries of the code that ran it (an optimizer's locals) are dead by
+  // then and every iteration's program has the same outputs.
+  void begin_op();
 
   // Runs what is pending (nothing when nothing is); `reason` is counted as
   // flush::<reason>. A failure marks the pending values failed and throws.
@@ -90,6 +95,10 @@ class PendingTrace {
   std::vector<uint64_t> prefix_hashes_{0};
   std::vector<uint64_t> powers_{1};
   std::unordered_map<uint64_t, std::vector<size_t>> positions_;  // signature hash -> op indices
+  // The op count and sequence hash of the last flushed trace.
+  bool loop_closed_ = false;
+  size_t previous_ops_ = 0;
+  uint64_t previous_hash_ = 0;
 };
 
 }  // namespace torch_pjrt::engine
