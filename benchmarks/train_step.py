@@ -93,7 +93,7 @@ def worker(kind, steps):
         loss = torch.nn.functional.cross_entropy(model(ids).flatten(0, 1), targets.flatten())
         loss.backward()
         optimizer.step()
-        return loss
+        return loss.detach()
 
     # The compiled rows compile the whole step: forward, backward (through
     # AOTAutograd) and the optimizer's update, as one would for speed.
@@ -106,19 +106,14 @@ def worker(kind, steps):
         if device == "tpu":
             torch.tpu.synchronize()
 
-    start = time.perf_counter()
-    first_loss = step().item()
-    first_step = time.perf_counter() - start
-    step()  # a second warm-up step: AdamW's state exists from here on
-    wait()
-    before = metrics() if metrics else None
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss = step()
-    wait()
-    elapsed = time.perf_counter() - start
-    result = {"ms_per_step": elapsed / steps * 1e3, "first_step_s": first_step,
-              "first_loss": first_loss, "last_loss": loss.item()}
+    before = {}
+
+    def warmed_up():
+        wait()
+        if metrics:
+            before.update(metrics())
+
+    result = time_steps(step, wait, warmed_up, steps)
     if metrics:
         after = metrics()
         result["compiles_per_step"] = (after["compiles"] - before["compiles"]) / steps
@@ -130,6 +125,23 @@ def worker(kind, steps):
     else:
         result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process RSS
     print(json.dumps(result))
+
+
+def time_steps(step, wait, warmed_up, steps):
+    """Times the first step, warms up with a second (AdamW's state exists from
+    then on), then times `steps` steps; `step` returns the loss."""
+    start = time.perf_counter()
+    first_loss = float(step())
+    first_step = time.perf_counter() - start
+    step()
+    warmed_up()
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = step()
+    wait()
+    elapsed = time.perf_counter() - start
+    return {"ms_per_step": elapsed / steps * 1e3, "first_step_s": first_step,
+            "first_loss": first_loss, "last_loss": float(loss)}
 
 
 def jax_worker(torch, steps):
@@ -186,25 +198,21 @@ def jax_worker(torch, steps):
             new_params[k] = decayed - lr * m_hat / (jnp.sqrt(v_hat) + eps)
         return new_params, new_m, new_v, count, loss
 
-    m = {k: jnp.zeros_like(v) for k, v in params.items()}
-    v = {k: jnp.zeros_like(x) for k, x in params.items()}
-    count = jnp.zeros((), jnp.float32)
-    start = time.perf_counter()
-    params, m, v, count, loss = step(params, m, v, count)
-    first_loss = float(loss)
-    first_step = time.perf_counter() - start
-    params, m, v, count, loss = step(params, m, v, count)
-    loss.block_until_ready()
-    start = time.perf_counter()
-    for _ in range(steps):
-        params, m, v, count, loss = step(params, m, v, count)
-    loss.block_until_ready()
-    elapsed = time.perf_counter() - start
-    print(json.dumps({"ms_per_step": elapsed / steps * 1e3, "first_step_s": first_step,
-                      "first_loss": first_loss, "last_loss": float(loss),
-                      "compiles_per_step": 0.0, "executions_per_step": 1.0,
-                      "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "version": f"jax {jax.__version__}"}))
+    state = {"params": params, "m": {k: jnp.zeros_like(x) for k, x in params.items()},
+             "v": {k: jnp.zeros_like(x) for k, x in params.items()}, "count": jnp.zeros(())}
+
+    def run_step():
+        state["params"], state["m"], state["v"], state["count"], loss = step(
+            state["params"], state["m"], state["v"], state["count"])
+        return loss
+
+    def wait():
+        state["count"].block_until_ready()
+
+    result = time_steps(run_step, wait, wait, steps)
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["version"] = f"jax {jax.__version__}"
+    print(json.dumps(result))
 
 
 def run_worker(kind, steps, **env):

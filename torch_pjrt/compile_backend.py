@@ -16,7 +16,6 @@ program per shape set.
 """
 import functools
 
-import torch
 from torch._dynamo.backends.common import aot_autograd
 from torch._functorch.aot_autograd import make_boxed_func
 
@@ -36,9 +35,6 @@ class graph_scope:
 
 
 def _graph_compiler(graph_module, example_inputs):
-    graph_module.graph.eliminate_dead_code()
-    graph_module.recompile()
-
     @functools.wraps(graph_module.forward)
     def run(*args):
         with graph_scope():

@@ -1,6 +1,5 @@
 #include "engine/pending_trace.h"
 
-#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
@@ -118,7 +117,7 @@ bool PendingTrace::closes_loop(uint64_t signature_hash) {
   // optimizer's per-parameter updates) repeats long before the step around
   // it does, and cutting there would split every step into many programs.
   const size_t bound = static_cast<size_t>(runtime_.options().fused_max_ops);
-  if (n < std::max(kMinLoopOps, bound / 4)) return false;
+  if (n < bound / 4) return false;
   for (size_t earlier : seen) {
     const size_t period = position - earlier;
     if (period == 0 || 4 * period < n) break;
@@ -133,7 +132,8 @@ void PendingTrace::finish_op(std::string_view name, std::string_view signature) 
   op_names_.emplace_back(name);
   prefix_hashes_.push_back(prefix_hashes_.back() * kHashBase + signature_hash);
   while (powers_.size() < prefix_hashes_.size()) powers_.push_back(powers_.back() * kHashBase);
-  const bool loop = closes_loop(signature_hash) && !runtime_.in_graph();
+  // A compiled graph is one program: nothing inside it closes a loop.
+  const bool loop = !runtime_.in_graph() && closes_loop(signature_hash);
   if (static_cast<int64_t>(op_names_.size()) >= runtime_.options().fused_max_ops) {
     flush("max_ops");
   } else if (loop) {

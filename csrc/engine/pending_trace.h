@@ -95,8 +95,8 @@ class PendingTrace {
   std::vector<uint64_t> prefix_hashes_{0};
   std::vector<uint64_t> powers_{1};
   std::unordered_map<uint64_t, std::vector<size_t>> positions_;  // signature hash -> op indices
+  bool loop_closed_ = false;  // the last op closed a loop iteration
   // The op count and sequence hash of the last flushed trace.
-  bool loop_closed_ = false;
   size_t previous_ops_ = 0;
   uint64_t previous_hash_ = 0;
 };

@@ -44,8 +44,8 @@ class Runtime {
   EagerMode mode() const { return options_.mode; }
   // Whether ops join a pending trace now: in fused mode, and while a graph of
   // torch.compile(backend="tpu") runs in any mode.
-  bool fusing() const { return options_.mode == EagerMode::kFused || graph_scopes_.load() > 0; }
   bool in_graph() const { return graph_scopes_.load() > 0; }
+  bool fusing() const { return options_.mode == EagerMode::kFused || in_graph(); }
   // A compiled graph runs between these: what was pending runs first, so the
   // graph's ops make up one program of their own (found in the cache on later
   // calls), which end_graph() runs. Loop detection does not cut a graph.
