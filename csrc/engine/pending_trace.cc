@@ -183,18 +183,37 @@ void PendingTrace::flush(const std::string& reason) {
     stablehlo::Function function = builder->finish(results);
     builder.reset();
     // A buffer only this trace still holds (its storages were rebound to new
-    // values) is donated to an output of its type, so a step that updates
-    // parameters and optimizer state in place never holds two copies of them.
+    // values) is donated, so a step that updates parameters and optimizer
+    // state in place never holds two copies of them: first to the new value
+    // of the storage that held it, then to any output of its type.
     function.parameter_aliases.assign(inputs.size(), -1);
     std::vector<bool> taken(results.size(), false);
     bool any_alias = false;
+    auto donate = [&](size_t input, size_t result) {
+      function.parameter_aliases[input] = static_cast<int32_t>(result);
+      taken[result] = true;
+      any_alias = true;
+    };
+    auto donatable = [&](size_t i) {
+      return inputs[i].buffer && inputs[i].buffer.use_count() == 1 &&
+             function.parameter_aliases[i] < 0;
+    };
+    std::unordered_map<const DeviceBuffer*, size_t> input_of;
     for (size_t i = 0; i < inputs.size(); ++i) {
-      if (!inputs[i].buffer || inputs[i].buffer.use_count() != 1) continue;
+      if (donatable(i)) input_of.emplace(inputs[i].buffer.get(), i);
+    }
+    for (size_t j = 0; j < targets.size(); ++j) {
+      auto found = input_of.find(targets[j]->replaces.lock().get());
+      if (found != input_of.end() && function.type(results[j]) == inputs[found->second].type &&
+          function.parameter_aliases[found->second] < 0) {
+        donate(found->second, j);
+      }
+    }
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!donatable(i)) continue;
       for (size_t j = 0; j < results.size(); ++j) {
         if (!taken[j] && function.type(results[j]) == inputs[i].type) {
-          function.parameter_aliases[i] = static_cast<int32_t>(j);
-          taken[j] = true;
-          any_alias = true;
+          donate(i, j);
           break;
         }
       }

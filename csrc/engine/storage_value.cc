@@ -27,6 +27,11 @@ void StorageValue::bind(std::shared_ptr<DeviceBuffer> buffer) {
 
 void StorageValue::bind_deferred(std::shared_ptr<DeferredValue> value) {
   check_size(value->type.numel() * stablehlo::byte_width(value->type.element));
+  resolve();
+  if (value->replaces.expired()) {
+    value->replaces = buffer_ ? std::weak_ptr<DeviceBuffer>(buffer_)
+                              : (deferred_ ? deferred_->replaces : std::weak_ptr<DeviceBuffer>());
+  }
   buffer_.reset();
   deferred_ = std::move(value);
 }

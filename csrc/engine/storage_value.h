@@ -18,6 +18,10 @@ struct DeferredValue {
   stablehlo::Value value;   // in the trace's builder
   uint64_t generation = 0;  // which flush of its trace will compute it
   int device_index = 0;
+  // The buffer the storage held before this trace first wrote it: the flush
+  // donates that buffer to this value, so the update happens in place rather
+  // than into another output's buffer (which would make XLA copy it first).
+  std::weak_ptr<DeviceBuffer> replaces;
   // Set by the flush: the buffer, or why the flush failed.
   std::shared_ptr<DeviceBuffer> result;
   std::string error;
