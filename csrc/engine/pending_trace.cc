@@ -204,10 +204,11 @@ void PendingTrace::flush(const std::string& reason) {
     }
     for (size_t j = 0; j < targets.size(); ++j) {
       auto found = input_of.find(targets[j]->replaces.lock().get());
-      if (found != input_of.end() && function.type(results[j]) == inputs[found->second].type &&
-          function.parameter_aliases[found->second] < 0) {
-        donate(found->second, j);
+      if (found == input_of.end() || function.type(results[j]) != inputs[found->second].type) {
+        continue;
       }
+      donate(found->second, j);
+      input_of.erase(found);
     }
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (!donatable(i)) continue;

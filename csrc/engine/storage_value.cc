@@ -29,8 +29,11 @@ void StorageValue::bind_deferred(std::shared_ptr<DeferredValue> value) {
   check_size(value->type.numel() * stablehlo::byte_width(value->type.element));
   resolve();
   if (value->replaces.expired()) {
-    value->replaces = buffer_ ? std::weak_ptr<DeviceBuffer>(buffer_)
-                              : (deferred_ ? deferred_->replaces : std::weak_ptr<DeviceBuffer>());
+    if (buffer_) {
+      value->replaces = buffer_;
+    } else if (deferred_) {
+      value->replaces = deferred_->replaces;  // rewritten again in the same trace
+    }
   }
   buffer_.reset();
   deferred_ = std::move(value);
