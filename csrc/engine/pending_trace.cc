@@ -4,6 +4,7 @@
 #include <functional>
 #include <stdexcept>
 
+#include "engine/executable_cache.h"
 #include "engine/runtime.h"
 
 namespace torch_pjrt::engine {
@@ -16,6 +17,10 @@ namespace {
 constexpr size_t kMinLoopOps = 16;
 constexpr uint64_t kHashBase = 0x100000001B3ull;
 constexpr size_t kNamesInMessages = 12;
+// Bodies remembered for reuse with fewer results, and variants per body: a
+// loop has a few flush patterns, not many.
+constexpr size_t kRememberedBodies = 64;
+constexpr size_t kVariantsPerBody = 4;
 
 }  // namespace
 
@@ -194,10 +199,11 @@ void PendingTrace::flush(const std::string& reason) {
       taken[result] = true;
       any_alias = true;
     };
-    auto donatable = [&](size_t i) {
-      return inputs[i].buffer && inputs[i].buffer.use_count() == 1 &&
-             function.parameter_aliases[i] < 0;
-    };
+    std::vector<bool> dead_inputs(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      dead_inputs[i] = inputs[i].buffer && inputs[i].buffer.use_count() == 1;
+    }
+    auto donatable = [&](size_t i) { return dead_inputs[i] && function.parameter_aliases[i] < 0; };
     std::unordered_map<const DeviceBuffer*, size_t> input_of;
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (donatable(i)) input_of.emplace(inputs[i].buffer.get(), i);
@@ -220,7 +226,8 @@ void PendingTrace::flush(const std::string& reason) {
       }
     }
     if (!any_alias) function.parameter_aliases.clear();
-    auto executable = runtime_.executables().get_or_compile(function, "fused trace");
+    std::vector<size_t> positions;
+    auto executable = program_for(function, dead_inputs, positions);
     std::vector<std::shared_ptr<DeviceBuffer>> uploaded;
     std::vector<DeviceBuffer*> arguments;
     arguments.reserve(inputs.size());
@@ -234,7 +241,9 @@ void PendingTrace::flush(const std::string& reason) {
     }
     std::vector<std::shared_ptr<DeviceBuffer>> outputs =
         runtime_.execute(*executable, arguments, device_index_);
-    for (size_t j = 0; j < targets.size(); ++j) targets[j]->result = std::move(outputs[j]);
+    for (size_t j = 0; j < targets.size(); ++j) {
+      targets[j]->result = std::move(outputs[positions[j]]);
+    }
   } catch (const std::exception& e) {
     std::string message = "torch_pjrt: the fused program of " + std::to_string(ops) + " op(s) [" +
                           describe_ops(names) + "] failed (flushed for " + reason +
@@ -242,6 +251,50 @@ void PendingTrace::flush(const std::string& reason) {
     for (auto& target : targets) target->error = message;
     throw std::runtime_error(message);
   }
+}
+
+std::shared_ptr<const Executable> PendingTrace::program_for(const stablehlo::Function& function,
+                                                           const std::vector<bool>& dead_inputs,
+                                                           std::vector<size_t>& positions) {
+  stablehlo::Function::BodyKey key = function.body_key();
+  if (programs_.size() >= kRememberedBodies && !programs_.count(key.hash)) programs_.clear();
+  std::vector<Program>& programs = programs_[key.hash];
+  bool known = false;
+  for (const Program& program : programs) {
+    if (program.results == key.results && program.aliases == function.parameter_aliases) {
+      known = true;  // the executable cache holds it
+      break;
+    }
+  }
+  if (!known) {
+    for (const Program& program : programs) {
+      // Its donations must consume only buffers nothing else holds now.
+      bool donations_safe = true;
+      for (size_t i = 0; i < program.aliases.size() && donations_safe; ++i) {
+        donations_safe = program.aliases[i] < 0 || dead_inputs[i];
+      }
+      if (!donations_safe) continue;
+      std::unordered_map<int32_t, size_t> output_of;
+      for (size_t k = 0; k < program.results.size(); ++k) output_of.emplace(program.results[k], k);
+      positions.clear();
+      for (int32_t result : key.results) {
+        auto found = output_of.find(result);
+        if (found == output_of.end()) break;
+        positions.push_back(found->second);
+      }
+      if (positions.size() != key.results.size()) continue;
+      runtime_.metrics().cache_hits.fetch_add(1, std::memory_order_relaxed);
+      return program.executable;
+    }
+  }
+  positions.resize(key.results.size());
+  for (size_t j = 0; j < positions.size(); ++j) positions[j] = j;
+  auto executable = runtime_.executables().get_or_compile(function, "fused trace");
+  if (!known) {
+    if (programs.size() >= kVariantsPerBody) programs.erase(programs.begin());
+    programs.push_back(Program{key.results, function.parameter_aliases, executable});
+  }
+  return executable;
 }
 
 }  // namespace torch_pjrt::engine

@@ -16,6 +16,7 @@
 namespace torch_pjrt::engine {
 
 class Runtime;
+struct Executable;
 
 // Fused eager mode (DESIGN.md, "One lowering path, three ways to run it"):
 // ops of one device are traced into this one function instead of being run.
@@ -75,7 +76,21 @@ class PendingTrace {
     std::array<uint8_t, 16> bytes{};
     stablehlo::Value value;
   };
+  // A program this trace ran, remembered by its body (Function::BodyKey).
+  struct Program {
+    std::vector<int32_t> results;
+    std::vector<int32_t> aliases;
+    std::shared_ptr<const Executable> executable;
+  };
   void reset();
+  // The executable for `function`, and where each of its results is among
+  // the executable's outputs. A flush of ops already run with more live
+  // results (a step flushed by synchronize() keeps its gradients; the same
+  // step closed by the loop detector has dropped them) reuses that program
+  // and drops the extra outputs instead of compiling the same ops again.
+  std::shared_ptr<const Executable> program_for(const stablehlo::Function& function,
+                                                const std::vector<bool>& dead_inputs,
+                                                std::vector<size_t>& positions);
   // Whether the op just finished closes a loop iteration (see finish_op).
   bool closes_loop(uint64_t signature_hash);
   uint64_t range_hash(size_t begin, size_t end) const;
@@ -99,6 +114,7 @@ class PendingTrace {
   // The op count and sequence hash of the last flushed trace.
   size_t previous_ops_ = 0;
   uint64_t previous_hash_ = 0;
+  std::unordered_map<uint64_t, std::vector<Program>> programs_;  // by body hash
 };
 
 }  // namespace torch_pjrt::engine

@@ -49,6 +49,15 @@ struct Function {
   // Stable across processes and platforms: equal for structurally equal
   // functions (same ops, attributes, types and value wiring).
   uint64_t structural_hash() const;
+  // The structural hash of the parameters and operations alone, and each
+  // result's value in the same canonical numbering: functions with equal
+  // bodies compute the same values, so one's results can stand in for a
+  // subset of the other's.
+  struct BodyKey {
+    uint64_t hash = 0;
+    std::vector<int32_t> results;
+  };
+  BodyKey body_key() const;
 };
 
 }  // namespace torch_pjrt::stablehlo

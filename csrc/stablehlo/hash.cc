@@ -12,9 +12,7 @@ class Hasher {
   explicit Hasher(const Function& fn) : fn_(fn), canonical_(fn.value_types.size(), -1) {}
 
   uint64_t hash() {
-    word(fn_.body.arguments.size());
-    for (Value v : fn_.body.arguments) define(v);
-    block_operations(fn_.body);
+    body();
     word(fn_.results.size());
     for (Value v : fn_.results) use(v);
     // Only when present, so programs without donation keep their hashes.
@@ -25,7 +23,22 @@ class Hasher {
     return finish();
   }
 
+  Function::BodyKey body_key() {
+    body();
+    Function::BodyKey key;
+    key.hash = finish();
+    key.results.reserve(fn_.results.size());
+    for (Value v : fn_.results) key.results.push_back(canonical_[v.id]);
+    return key;
+  }
+
  private:
+  void body() {
+    word(fn_.body.arguments.size());
+    for (Value v : fn_.body.arguments) define(v);
+    block_operations(fn_.body);
+  }
+
   // Word-at-a-time multiply-xorshift mixing; fixed constants and explicit
   // byte order keep it identical on every platform and process.
   static constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
@@ -101,5 +114,7 @@ class Hasher {
 }  // namespace
 
 uint64_t Function::structural_hash() const { return Hasher(*this).hash(); }
+
+Function::BodyKey Function::body_key() const { return Hasher(*this).body_key(); }
 
 }  // namespace torch_pjrt::stablehlo
