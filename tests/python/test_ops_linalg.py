@@ -258,6 +258,7 @@ def test_float32_matmul_precision_is_part_of_the_program():
             torch.testing.assert_close(value, a @ a, rtol=1e-2, atol=1e-2)
         # f64 ignores the setting, as on CPU and CUDA.
         y = x.double()
+        torch.tpu.synchronize()  # fused mode: both products then read y's buffer
         torch.set_float32_matmul_precision("medium")
         (y @ y).cpu()
         torch_pjrt.reset_metrics()
