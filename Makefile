@@ -6,7 +6,7 @@ VPY := $(VENV)/bin/python
 BUILD := build
 CORE_SOURCES := $(shell find csrc tests/cpp -name '*.cc' -o -name '*.h') CMakeLists.txt pyproject.toml tools/build_paths.py
 
-.PHONY: demo test cpp-test py-test bench conformance format
+.PHONY: demo test cpp-test py-test py-test-strict py-test-fused bench conformance format
 
 demo: $(BUILD)/.installed
 	$(VPY) examples/train_mlp.py
@@ -16,8 +16,15 @@ test: cpp-test py-test
 cpp-test: $(BUILD)/.installed
 	cd $(BUILD) && ../$(VENV)/bin/ctest --output-on-failure -j2
 
-py-test: $(BUILD)/.installed
-	$(VPY) -m pytest -q -n 2 tests/python
+# The Python suite runs once per eager mode a user can pick for speed: strict
+# (one program per op) and fused (one program per step).
+py-test: py-test-strict py-test-fused
+
+py-test-strict: $(BUILD)/.installed
+	TORCH_PJRT_EAGER_MODE=strict $(VPY) -m pytest -q -n 2 tests/python
+
+py-test-fused: $(BUILD)/.installed
+	TORCH_PJRT_EAGER_MODE=fused $(VPY) -m pytest -q -n 2 tests/python
 
 # GoogleTest comes from Debian (installed once, as root, where missing).
 $(BUILD)/.gtest:
