@@ -112,9 +112,17 @@ bool PendingTrace::closes_loop(uint64_t signature_hash) {
   // iteration of a loop whose previous one ended in a flush (a host read, a
   // synchronize), so its program is found in the cache.
   if (n == previous_ops_ && range_hash(0, n) == previous_hash_) return true;
+  // They are one iteration of the loop found earlier, whose first program
+  // ran several iterations: from then on, one program per iteration.
+  if (n == iteration_ops_ && range_hash(0, n) == iteration_hash_) return true;
+  auto found_iteration = [&](size_t period) {
+    iteration_ops_ = period;
+    iteration_hash_ = range_hash(n - period, n);
+    return true;
+  };
   // They are one sequence twice: the loop's iterations start where the last
   // flush was.
-  if (n % 2 == 0 && range_hash(0, n / 2) == range_hash(n / 2, n)) return true;
+  if (n % 2 == 0 && range_hash(0, n / 2) == range_hash(n / 2, n)) return found_iteration(n / 2);
   // Or the latest ops are, after other work (the first iteration of a
   // training loop differs: optimizer state is created). Only long
   // repetitions count, spanning at least half of a trace that is a quarter
@@ -127,7 +135,9 @@ bool PendingTrace::closes_loop(uint64_t signature_hash) {
     const size_t period = position - earlier;
     if (period == 0 || 4 * period < n) break;
     if (2 * period > n) continue;
-    if (range_hash(n - period, n) == range_hash(n - 2 * period, n - period)) return true;
+    if (range_hash(n - period, n) == range_hash(n - 2 * period, n - period)) {
+      return found_iteration(period);
+    }
   }
   return false;
 }

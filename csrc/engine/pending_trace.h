@@ -114,6 +114,10 @@ class PendingTrace {
   // The op count and sequence hash of the last flushed trace.
   size_t previous_ops_ = 0;
   uint64_t previous_hash_ = 0;
+  // The op count and sequence hash of the last loop iteration found by
+  // repetition.
+  size_t iteration_ops_ = 0;
+  uint64_t iteration_hash_ = 0;
   std::unordered_map<uint64_t, std::vector<Program>> programs_;  // by body hash
 };
 
