@@ -6,15 +6,21 @@ Each case runs a few times first (the first call compiles its program), then
 `iters` times between two torch.tpu.synchronize() calls, so the time covers
 the device finishing the work and not only the host enqueueing it. The
 compile columns say how many programs the warm-up compiled, and how many the
-timed loop did (it should be none).
+timed loop did (it should be none). It runs in strict eager mode, one program
+per op, unless TORCH_PJRT_EAGER_MODE says otherwise: in fused mode, ops whose
+results nobody reads are never run.
 """
 import argparse
+import os
 import time
 
-import torch
-from torch import nn
+# Before torch: `import torch` loads torch_pjrt, which reads the mode then.
+os.environ.setdefault("TORCH_PJRT_EAGER_MODE", "strict")
 
-import torch_pjrt
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import torch_pjrt  # noqa: E402
 
 WARMUP_CALLS = 3
 

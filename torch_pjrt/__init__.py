@@ -6,8 +6,8 @@
 Settings (environment, read at import):
   TORCH_PJRT_PLUGIN        cpu | tpu | cuda | /path/to/plugin.so
   TORCH_PJRT_CPU_DEVICES   how many devices XLA:CPU shows (default 1)
-  TORCH_PJRT_EAGER_MODE    strict (default, asynchronous) | debug (waits per op)
-                           | fused (ops gather into one program per flush)
+  TORCH_PJRT_EAGER_MODE    fused (default: ops gather into one program per flush)
+                           | strict (one program per op, asynchronous) | debug (waits per op)
   TORCH_PJRT_FUSED_MAX_OPS fused mode: most ops a pending program holds (default 4096)
   TORCH_PJRT_CPU_FALLBACK  1: unsupported ops run on the CPU instead of raising
   TORCH_PJRT_CACHE_DIR     compiled executables on disk (default ~/.cache/torch_pjrt; 0: off)
@@ -68,7 +68,7 @@ def _register():
         path,
         name,
         _env_int("TORCH_PJRT_CPU_DEVICES", 1),
-        os.environ.get("TORCH_PJRT_EAGER_MODE", "strict").strip() or "strict",
+        os.environ.get("TORCH_PJRT_EAGER_MODE", "fused").strip() or "fused",
         os.environ.get("TORCH_PJRT_CPU_FALLBACK", "0").strip() not in ("", "0"),
         _env_int("TORCH_PJRT_FUSED_MAX_OPS", 4096),
     )

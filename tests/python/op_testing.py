@@ -4,9 +4,9 @@ import os
 import torch
 
 DEVICE = os.environ.get("TORCH_PJRT_TEST_DEVICE", "tpu")
-# Fused eager mode runs gathered programs, not one per op: tests that count
-# per-op executions say what they expect there.
-FUSED = DEVICE == "tpu" and os.environ.get("TORCH_PJRT_EAGER_MODE", "").strip() == "fused"
+# Fused eager mode (the default) runs gathered programs, not one per op:
+# tests that count per-op executions say what they expect there.
+FUSED = DEVICE == "tpu" and __import__("torch_pjrt")._C._eager_mode() == "fused"
 
 # Every dtype the first op set claims.
 ALL_DTYPES = [torch.float32, torch.bfloat16, torch.float64, torch.int64, torch.int32, torch.bool]
