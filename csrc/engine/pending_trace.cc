@@ -113,8 +113,14 @@ bool PendingTrace::closes_loop(uint64_t signature_hash) {
   // synchronize), so its program is found in the cache.
   if (n == previous_ops_ && range_hash(0, n) == previous_hash_) return true;
   // They are one iteration of the loop found earlier, whose first program
-  // ran several iterations: from then on, one program per iteration.
-  if (n == iteration_ops_ && range_hash(0, n) == iteration_hash_) return true;
+  // ran several iterations: from then on, one program per iteration. A few
+  // ops may come first (an epoch's `total = torch.zeros(())` before its
+  // first step); only near the start of a trace, so a short repetition taken
+  // for the iteration (two identical parameter updates) never cuts a step.
+  if (iteration_ops_ > 0 && n >= iteration_ops_ && n - iteration_ops_ <= kMinLoopOps &&
+      range_hash(n - iteration_ops_, n) == iteration_hash_) {
+    return true;
+  }
   auto found_iteration = [&](size_t period) {
     iteration_ops_ = period;
     iteration_hash_ = range_hash(n - period, n);
@@ -140,6 +146,26 @@ bool PendingTrace::closes_loop(uint64_t signature_hash) {
     }
   }
   return false;
+}
+
+void PendingTrace::remember_tail_iteration() {
+  const size_t n = op_names_.size();
+  if (loop_closed_ || n < 2 * kMinLoopOps) return;
+  const uint64_t last = prefix_hashes_[n] - prefix_hashes_[n - 1] * kHashBase;
+  const auto found = positions_.find(last);
+  if (found == positions_.end()) return;
+  const std::vector<size_t>& seen = found->second;
+  // The shortest period first: the loop's own iteration, not a run of them.
+  for (auto earlier = seen.rbegin(); earlier != seen.rend(); ++earlier) {
+    const size_t period = n - 1 - *earlier;
+    if (period < kMinLoopOps) continue;
+    if (2 * period > n) return;
+    if (range_hash(n - period, n) == range_hash(n - 2 * period, n - period)) {
+      iteration_ops_ = period;
+      iteration_hash_ = range_hash(n - period, n);
+      return;
+    }
+  }
 }
 
 void PendingTrace::finish_op(std::string_view name, std::string_view signature) {
@@ -186,6 +212,7 @@ void PendingTrace::flush(const std::string& reason) {
   }
   previous_ops_ = op_names_.size();
   previous_hash_ = prefix_hashes_.back();
+  remember_tail_iteration();
   const std::vector<std::string> names = std::move(op_names_);
   const int64_t ops = static_cast<int64_t>(names.size());
   std::unique_ptr<stablehlo::Builder> builder = std::move(builder_);

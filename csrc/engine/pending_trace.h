@@ -94,6 +94,11 @@ class PendingTrace {
   // Whether the op just finished closes a loop iteration (see finish_op).
   bool closes_loop(uint64_t signature_hash);
   uint64_t range_hash(size_t begin, size_t end) const;
+  // A trace flushed for another reason than a closed iteration (a host read
+  // once per epoch) that ends in a repetition: its period becomes the known
+  // iteration, so the next epoch runs one program per step instead of all
+  // its steps unrolled into one program, slow to compile.
+  void remember_tail_iteration();
   static std::string describe_ops(const std::vector<std::string>& names);
 
   Runtime& runtime_;
@@ -115,7 +120,7 @@ class PendingTrace {
   size_t previous_ops_ = 0;
   uint64_t previous_hash_ = 0;
   // The op count and sequence hash of the last loop iteration found by
-  // repetition.
+  // repetition (closes_loop, remember_tail_iteration).
   size_t iteration_ops_ = 0;
   uint64_t iteration_hash_ = 0;
   std::unordered_map<uint64_t, std::vector<Program>> programs_;  // by body hash

@@ -298,3 +298,35 @@ def test_a_loop_closed_step_reuses_the_program_a_synchronized_step_compiled():
     torch.testing.assert_close(fused["losses"], strict["losses"], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(fused["weights"], strict["weights"], rtol=1e-5, atol=1e-6)
 
+
+def test_a_loop_read_once_per_epoch_runs_one_program_per_step_from_the_second_epoch():
+    # The first epoch is one program (its first step creates AdamW's state, so
+    # the repetition shows only when it ends); it ends in a repetition of the
+    # step, so later epochs close a program per step, after the epoch's
+    # `total = zeros(())`, instead of compiling all their steps as one program.
+    code = """
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3)).to("tpu")
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        batches = [(torch.randn(16, 8), torch.randint(0, 3, (16,))) for _ in range(6)]
+        per_epoch, totals = [], []
+        for epoch in range(4):
+            before = counters()
+            total = torch.zeros((), device="tpu")
+            for x, y in batches:
+                loss = nn.functional.cross_entropy(model(x.to("tpu")), y.to("tpu"))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += loss.detach()
+            totals.append(total.item())
+            per_epoch.append([delta(before, "executions"), delta(before, "compiles")])
+        print(json.dumps({"per_epoch": per_epoch, "totals": totals}))
+    """
+    fused, strict = run_fused(code), run_fused(code, mode="strict")
+    executions = [e for e, _ in fused["per_epoch"]]
+    compiles = [c for _, c in fused["per_epoch"]]
+    assert executions[0] == 1 and executions[1:] == [6, 6, 6], fused["per_epoch"]
+    assert compiles[2:] == [0, 0], fused["per_epoch"]
+    torch.testing.assert_close(fused["totals"], strict["totals"], rtol=1e-5, atol=1e-6)
+
