@@ -1,5 +1,6 @@
 #include "aten/traced_call.h"
 
+#include <ATen/native/TypeProperties.h>
 #include <c10/core/DefaultDtype.h>
 
 #include <cstring>
@@ -84,10 +85,61 @@ TracedCall::TracedCall(const OpPlan& plan, const torch::jit::Stack& stack, size_
   for (size_t i = 0; i < plan.functional_args.size(); ++i) {
     collect(i, stack[first_argument + plan.functional_args[i]]);
   }
+  if (plan.rule != nullptr &&
+      plan.rule->scalar_range != lowering::RuleInfo::ScalarRange::kUnchecked) {
+    check_scalar_range(stack, first_argument);
+  }
   if (device_ < 0) device_ = current_device();
   if (plan.rule != nullptr && plan.rule->needs_rng_key) {
     arguments_.emplace_back(rng_key_slot(std::nullopt));
     signature_.push_back('G');
+  }
+}
+
+void TracedCall::check_scalar_range(const torch::jit::Stack& stack,
+                                    size_t first_argument) const {
+  const c10::IValue& self = stack[first_argument + plan_.functional_args[0]];
+  if (!self.isTensor() || !self.toTensor().defined()) return;
+  std::vector<c10::Scalar> scalars;
+  for (size_t i = 0; i < plan_.kinds.size(); ++i) {
+    const c10::IValue& value = stack[first_argument + plan_.functional_args[i]];
+    if (plan_.kinds[i] == ArgKind::kScalar && !value.isNone()) scalars.push_back(value.toScalar());
+  }
+  at::ScalarType type = self.toTensor().scalar_type();
+  if (plan_.rule->scalar_range == lowering::RuleInfo::ScalarRange::kResultDtype) {
+    at::native::ResultTypeState state;
+    state = at::native::update_result_type_state(self.toTensor(), state);
+    for (const c10::Scalar& scalar : scalars) {
+      state = at::native::update_result_type_state(scalar, state);
+    }
+    type = at::native::result_type(state);
+  }
+  // The dtypes this backend holds (others fail in their rule with their own message).
+  switch (type) {
+    case at::kBool:
+    case at::kByte:
+    case at::kChar:
+    case at::kShort:
+    case at::kInt:
+    case at::kLong:
+    case at::kHalf:
+    case at::kBFloat16:
+    case at::kFloat:
+    case at::kDouble:
+    case at::kComplexFloat:
+    case at::kComplexDouble:
+      break;
+    default:
+      return;
+  }
+  for (const c10::Scalar& scalar : scalars) {
+    try {
+      AT_DISPATCH_ALL_TYPES_AND_COMPLEX_AND3(at::kBool, at::kHalf, at::kBFloat16, type,
+                                             "scalar_range",
+                                             [&] { (void)scalar.to<scalar_t>(); });
+    } catch (const std::runtime_error& e) {  // c10::checked_convert's overflow report
+      TORCH_CHECK(false, plan_.qualified_name, ": ", e.what());
+    }
   }
 }
 

@@ -83,6 +83,9 @@ class TracedCall {
   Emitted emit(stablehlo::Builder& b, const std::vector<stablehlo::Value>& parameters) const;
 
   void collect(size_t index, const c10::IValue& value);
+  // RuleInfo::scalar_range: raises as CPU does when a Scalar argument
+  // overflows the dtype the op converts it to.
+  void check_scalar_range(const torch::jit::Stack& stack, size_t first_argument) const;
   TensorSlot tensor_slot(const at::Tensor& tensor);
   // A fresh key from `generator`, or from the call device's default one.
   TensorSlot rng_key_slot(const std::optional<at::Generator>& generator);

@@ -347,9 +347,10 @@ void add_comparison_rules(RuleTable& table) {
   add_rule(table, "__xor__", &bitwise_rule<BinaryOp::kXor>);
   add_rule(table, "bitwise_not", &bitwise_not_rule);
   add_rule(table, "where", &where_rule);
-  add_rule(table, "clamp", &clamp_rule);
-  add_rule(table, "clamp_min", &clamp_min_rule);
-  add_rule(table, "clamp_max", &clamp_max_rule);
+  constexpr auto kResultDtype = RuleInfo::ScalarRange::kResultDtype;
+  table.add("clamp", with_scalar_range(&clamp_rule, kResultDtype));
+  table.add("clamp_min", with_scalar_range(&clamp_min_rule, kResultDtype));
+  table.add("clamp_max", with_scalar_range(&clamp_max_rule, kResultDtype));
   add_rule(table, "maximum", &extremum_rule<BinaryOp::kMaximum>);
   add_rule(table, "minimum", &extremum_rule<BinaryOp::kMinimum>);
   add_rule(table, "isnan", &isnan_rule);

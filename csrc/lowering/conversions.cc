@@ -112,9 +112,10 @@ void add_rule(RuleTable& table, std::string name, Rule rule) {
 }  // namespace
 
 void add_conversion_rules(RuleTable& table) {
-  add_rule(table, "fill", &fill_rule);
+  constexpr auto kSelfDtype = RuleInfo::ScalarRange::kSelfDtype;
+  table.add("fill", with_scalar_range(&fill_rule, kSelfDtype));
   add_rule(table, "zero", &zero_rule);
-  add_rule(table, "masked_fill", &masked_fill_rule);
+  table.add("masked_fill", with_scalar_range(&masked_fill_rule, kSelfDtype));
   add_rule(table, "copy", &copy_rule);
   add_rule(table, "clone", &identity_rule);
   add_rule(table, "lift_fresh_copy", &identity_rule);

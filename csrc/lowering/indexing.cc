@@ -948,7 +948,8 @@ void add_indexing_rules(RuleTable& table) {
   table.add("scatter_reduce", {&scatter_reduce_rule, {}});
   table.add("index_add", {&index_add_rule, {}});
   table.add("index_copy", {&index_copy_rule, {}});
-  table.add("index_fill", {&index_fill_rule, {}});
+  table.add("index_fill",
+            with_scalar_range(&index_fill_rule, RuleInfo::ScalarRange::kSelfDtype));
   table.add("take", {&take_rule, {}});
   table.add("put", {&put_rule, {}});
 }

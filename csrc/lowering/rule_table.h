@@ -25,7 +25,20 @@ struct RuleInfo {
   // (native_batch_norm's running statistics): the rule returns their new
   // values after the schema's results, and the caller writes them back.
   std::vector<int> unlisted_mutated_args{};
+  // The op's `Scalar` arguments become values of a tensor dtype in CPU's
+  // kernel (Scalar::to<T>, which raises on overflow: uint8 fill_(300)): of
+  // self's dtype (fills), or of the result's, self's promoted with the
+  // Scalars (clamp of an integer tensor with float bounds computes in float).
+  enum class ScalarRange { kUnchecked, kSelfDtype, kResultDtype };
+  ScalarRange scalar_range = ScalarRange::kUnchecked;
 };
+
+// A rule whose Scalar arguments must fit a dtype (RuleInfo::scalar_range).
+inline RuleInfo with_scalar_range(Rule rule, RuleInfo::ScalarRange range) {
+  RuleInfo info{rule};
+  info.scalar_range = range;
+  return info;
+}
 
 // Keyed by the functional op's name without namespace or overload ("add").
 class RuleTable {

@@ -49,6 +49,40 @@ def test_fill_special_values_and_errors():
     check_raises(lambda x, v: x.fill_(v), make((3,), torch.float32), make((3,), torch.float32))
 
 
+@pytest.mark.parametrize("case", [
+    ("uint8 fill_", lambda x: x.byte().fill_(300)),
+    ("int8 fill_ below", lambda x: x.to(torch.int8).fill_(-129)),
+    ("int32 fill_ nan", lambda x: x.int().fill_(float("nan"))),
+    ("float16 fill_", lambda x: x.half().fill_(1e6)),
+    ("float32 fill_", lambda x: x.fill_(1e300)),
+    ("uint8 masked_fill", lambda x: x.byte().masked_fill(x > 0, 256)),
+    ("uint8 index_fill", lambda x: x.byte().index_fill(0, torch.tensor([1], device=x.device), 256)),
+    ("uint8 clamp", lambda x: x.byte().clamp(0, 300)),
+    ("int8 clamp_min", lambda x: x.to(torch.int8).clamp_min(-200)),
+], ids=lambda case: case[0])
+def test_a_scalar_that_does_not_fit_the_dtype_raises_as_on_cpu(case):
+    # CPU converts these ops' Scalars to the tensor's dtype with an overflow
+    # check; XLA would wrap the value silently (uint8 fill_(300) gives 44).
+    _, fn = case
+    error = check_raises(fn, make((4,), torch.float32))
+    assert "without overflow" in str(error)
+
+
+def test_scalars_at_the_edges_of_the_dtype_fit():
+    check_op(lambda x: x.byte().fill_(255), make((3,), torch.float32))
+    check_op(lambda x: x.to(torch.int8).fill_(-128), make((3,), torch.float32))
+    check_op(lambda x: x.bool().fill_(2.5), make((3,), torch.float32))
+    check_op(lambda x: x.long().fill_(2**62), make((3,), torch.float32))
+    check_op(lambda x: x.byte().clamp(0, 255), make((3,), torch.float32))
+    # Negative values wrap into unsigned types, as in C and on CPU.
+    check_op(lambda x: x.byte().clamp(-1, 2), make((3,), torch.float32))
+    check_op(lambda x: x.byte().index_fill(0, torch.tensor([1], device=x.device), -1),
+             make((3,), torch.float32))
+    # Float bounds of an integer tensor compute in float: nothing to overflow.
+    check_op(lambda x: x.byte().clamp(-1.5, 300.5), make((3,), torch.float32))
+    check_op(lambda x: x.int().masked_fill(x > 0, -2**31), make((3,), torch.float32))
+
+
 # ---------------------------------------------------------------- masked_fill
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
