@@ -122,8 +122,7 @@ bool PendingTrace::closes_loop(uint64_t signature_hash) {
     return true;
   }
   auto found_iteration = [&](size_t period) {
-    iteration_ops_ = period;
-    iteration_hash_ = range_hash(n - period, n);
+    learn_iteration(period);
     return true;
   };
   // They are one sequence twice: the loop's iterations start where the last
@@ -161,11 +160,16 @@ void PendingTrace::remember_tail_iteration() {
     if (period < kMinLoopOps) continue;
     if (2 * period > n) return;
     if (range_hash(n - period, n) == range_hash(n - 2 * period, n - period)) {
-      iteration_ops_ = period;
-      iteration_hash_ = range_hash(n - period, n);
+      learn_iteration(period);
       return;
     }
   }
+}
+
+void PendingTrace::learn_iteration(size_t period) {
+  const size_t n = op_names_.size();
+  iteration_ops_ = period;
+  iteration_hash_ = range_hash(n - period, n);
 }
 
 void PendingTrace::finish_op(std::string_view name, std::string_view signature) {
@@ -296,41 +300,32 @@ std::shared_ptr<const Executable> PendingTrace::program_for(const stablehlo::Fun
   stablehlo::Function::BodyKey key = function.body_key();
   if (programs_.size() >= kRememberedBodies && !programs_.count(key.hash)) programs_.clear();
   std::vector<Program>& programs = programs_[key.hash];
-  bool known = false;
+  // A program of these ops whose outputs include this flush's results (the
+  // same program, or one with more) runs without a compile or a second walk
+  // of the function to hash it, if its donations consume only dead buffers.
   for (const Program& program : programs) {
-    if (program.results == key.results && program.aliases == function.parameter_aliases) {
-      known = true;  // the executable cache holds it
-      break;
+    bool donations_safe = true;
+    for (size_t i = 0; i < program.aliases.size() && donations_safe; ++i) {
+      donations_safe = program.aliases[i] < 0 || dead_inputs[i];
     }
-  }
-  if (!known) {
-    for (const Program& program : programs) {
-      // Its donations must consume only buffers nothing else holds now.
-      bool donations_safe = true;
-      for (size_t i = 0; i < program.aliases.size() && donations_safe; ++i) {
-        donations_safe = program.aliases[i] < 0 || dead_inputs[i];
-      }
-      if (!donations_safe) continue;
-      std::unordered_map<int32_t, size_t> output_of;
-      for (size_t k = 0; k < program.results.size(); ++k) output_of.emplace(program.results[k], k);
-      positions.clear();
-      for (int32_t result : key.results) {
-        auto found = output_of.find(result);
-        if (found == output_of.end()) break;
-        positions.push_back(found->second);
-      }
-      if (positions.size() != key.results.size()) continue;
-      runtime_.metrics().cache_hits.fetch_add(1, std::memory_order_relaxed);
-      return program.executable;
+    if (!donations_safe) continue;
+    std::unordered_map<int32_t, size_t> output_of;
+    for (size_t k = 0; k < program.results.size(); ++k) output_of.emplace(program.results[k], k);
+    positions.clear();
+    for (int32_t result : key.results) {
+      auto found = output_of.find(result);
+      if (found == output_of.end()) break;
+      positions.push_back(found->second);
     }
+    if (positions.size() != key.results.size()) continue;
+    runtime_.metrics().cache_hits.fetch_add(1, std::memory_order_relaxed);
+    return program.executable;
   }
   positions.resize(key.results.size());
   for (size_t j = 0; j < positions.size(); ++j) positions[j] = j;
   auto executable = runtime_.executables().get_or_compile(function, "fused trace");
-  if (!known) {
-    if (programs.size() >= kVariantsPerBody) programs.erase(programs.begin());
-    programs.push_back(Program{key.results, function.parameter_aliases, executable});
-  }
+  if (programs.size() >= kVariantsPerBody) programs.erase(programs.begin());
+  programs.push_back(Program{key.results, function.parameter_aliases, executable});
   return executable;
 }
 

@@ -99,6 +99,8 @@ class PendingTrace {
   // iteration, so the next epoch runs one program per step instead of all
   // its steps unrolled into one program, slow to compile.
   void remember_tail_iteration();
+  // The latest `period` ops are the loop's iteration (closes_loop checks it).
+  void learn_iteration(size_t period);
   static std::string describe_ops(const std::vector<std::string>& names);
 
   Runtime& runtime_;
