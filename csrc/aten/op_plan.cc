@@ -82,6 +82,31 @@ bool is_written(const c10::Argument& argument) {
   return argument.alias_info() != nullptr && argument.alias_info()->isWrite();
 }
 
+// The schema positions of the arguments the rule gets, in the functional op's
+// order: an in-place form may order them otherwise (polygamma_(self, n) is
+// polygamma(n, self)), so they are matched by name when the names agree.
+std::vector<size_t> functional_order(const c10::FunctionSchema& schema, const OpPlan& plan) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < schema.arguments().size(); ++i) {
+    if (!schema.arguments()[i].is_out()) order.push_back(i);
+  }
+  if (plan.form != OpForm::kInPlace) return order;
+  std::string functional_name = schema.name();
+  functional_name.pop_back();  // the trailing underscore
+  auto functional =
+      c10::Dispatcher::singleton().findSchema({functional_name, schema.overload_name()});
+  if (!functional) return order;
+  const auto& arguments = functional->schema().arguments();
+  if (arguments.size() != order.size()) return order;
+  std::vector<size_t> by_name;
+  for (const c10::Argument& wanted : arguments) {
+    for (size_t i : order) {
+      if (schema.arguments()[i].name() == wanted.name()) by_name.push_back(i);
+    }
+  }
+  return by_name.size() == order.size() ? by_name : order;
+}
+
 OpPlan make_plan(const c10::FunctionSchema& schema) {
   OpPlan plan;
   plan.qualified_name = schema.name();
@@ -107,9 +132,8 @@ OpPlan make_plan(const c10::FunctionSchema& schema) {
   plan.rule_name = name;
   plan.rule = lowering::rule_table().find(name);
 
-  for (size_t i = 0; i < schema.arguments().size(); ++i) {
+  for (size_t i : functional_order(schema, plan)) {
     const c10::Argument& argument = schema.arguments()[i];
-    if (argument.is_out()) continue;
     const size_t functional_index = plan.functional_args.size();
     plan.functional_args.push_back(i);
     c10::TypePtr type = argument.real_type();

@@ -76,7 +76,12 @@ TracedCall::TracedCall(const OpPlan& plan, const torch::jit::Stack& stack, size_
     const c10::IValue& value = stack[first_argument + position];
     if (value.isTensor() && value.toTensor().defined()) {
       const at::Tensor& out = value.toTensor();
-      if (out.device().type() == c10::DeviceType::PrivateUse1) device_ = out.device().index();
+      // As CUDA's out= kernels: results are not written across devices.
+      TORCH_CHECK(out.device().type() == c10::DeviceType::PrivateUse1,
+                  "Expected out tensor to be on the tpu device, but got ",
+                  describe_device(out.device()), " instead (when calling ", plan.qualified_name,
+                  ")");
+      device_ = out.device().index();
       out_element_types_.push_back(to_element_type(out.scalar_type()));
       append(signature_, out_element_types_.back());
     }

@@ -352,6 +352,106 @@ std::vector<Value> log_sigmoid_backward_rule(Builder& b, const OpCall& call) {
   return {b.convert(b.mul(derivative, grad), f.type)};
 }
 
+// --- shrinks, glu, prelu ----------------------------------------------------
+
+// The lambda bound is a run-time value, so CPU's check that it is not
+// negative is not made.
+Value hardshrink(Builder& b, const OpCall& call, Value x) {
+  Value lambd = scalar_arg(b, call, 1, x, 0.5);
+  Value inside = b.binary(stablehlo::BinaryOp::kAnd,
+                          compare(b, ComparisonDirection::kGE, x, b.unary(UnaryOp::kNegate, lambd)),
+                          compare(b, ComparisonDirection::kLE, x, lambd));
+  return b.select(inside, constant_like(b, 0, x), x);
+}
+
+Value hardshrink_backward(Builder& b, const OpCall& call, Value grad, Value x) {
+  Value lambd = scalar_arg(b, call, 2, x, 0.5);
+  Value inside = b.binary(stablehlo::BinaryOp::kAnd,
+                          compare(b, ComparisonDirection::kGE, x, b.unary(UnaryOp::kNegate, lambd)),
+                          compare(b, ComparisonDirection::kLE, x, lambd));
+  return b.select(inside, constant_like(b, 0, grad), grad);
+}
+
+// x - lambda above lambda, x + lambda below -lambda, else x * 0 (NaN stays NaN).
+Value softshrink(Builder& b, const OpCall& call, Value x) {
+  Value lambd = scalar_arg(b, call, 1, x, 0.5);
+  Value above = compare(b, ComparisonDirection::kGT, x, lambd);
+  Value below = compare(b, ComparisonDirection::kLT, x, b.unary(UnaryOp::kNegate, lambd));
+  return b.select(above, b.sub(x, lambd),
+                  b.select(below, b.add(x, lambd), b.mul(x, constant_like(b, 0, x))));
+}
+
+Value softshrink_backward(Builder& b, const OpCall& call, Value grad, Value x) {
+  Value lambd = scalar_arg(b, call, 2, x, 0.5);
+  Value outside =
+      b.binary(stablehlo::BinaryOp::kOr, compare(b, ComparisonDirection::kGT, x, lambd),
+               compare(b, ComparisonDirection::kLT, x, b.unary(UnaryOp::kNegate, lambd)));
+  return b.select(outside, grad, constant_like(b, 0, grad));
+}
+
+// The two halves of `x` along `dim`, which must be even.
+std::pair<Value, Value> glu_halves(Builder& b, Value x, int64_t dim) {
+  std::vector<int64_t> dims = b.dims(x);
+  if (dims.empty()) {
+    throw InvalidArgument("glu does not support scalars because halving size must be even");
+  }
+  dim = wrap_dim(dim, static_cast<int64_t>(dims.size()));
+  if (dims[dim] % 2 != 0) {
+    throw InvalidArgument("Halving dimension must be even, but dimension " + std::to_string(dim) +
+                          " is size " + std::to_string(dims[dim]));
+  }
+  std::vector<int64_t> start(dims.size(), 0), limit = dims;
+  limit[dim] = dims[dim] / 2;
+  Value first = b.slice(x, start, limit);
+  start[dim] = dims[dim] / 2;
+  limit[dim] = dims[dim];
+  return {first, b.slice(x, start, limit)};
+}
+
+// glu(x, dim) = a * sigmoid(b) for the halves a, b of x.
+std::vector<Value> glu_rule(Builder& b, const OpCall& call) {
+  Floating f = floating_operands(b, call, {0});
+  auto [first, second] = glu_halves(b, f.values[0], call.size() > 1 ? call.int_at(1) : -1);
+  return {b.convert(b.mul(first, sigmoid(b, second)), f.type)};
+}
+
+// glu_backward(grad, x, dim): d/da = sigmoid(b), d/db = a sigmoid(b) (1 - sigmoid(b)).
+// grad has the halves' shape, so the operands are not broadcast together.
+std::vector<Value> glu_backward_rule(Builder& b, const OpCall& call) {
+  const ElementType type = result_type(b, {call.tensor(0), call.tensor(1)}, call.default_float);
+  if (!is_floating(type)) no_kernel(call, type);
+  Value grad = b.convert(call.tensor(0).value, opmath_type(type));
+  Value x = b.convert(call.tensor(1).value, opmath_type(type));
+  const int64_t dim = wrap_dim(call.int_at(2), static_cast<int64_t>(b.dims(x).size()));
+  auto [first, second] = glu_halves(b, x, dim);
+  if (b.dims(grad) != b.dims(first)) {
+    throw InvalidArgument("glu_backward: grad_output has the wrong shape");
+  }
+  Value gate = sigmoid(b, second);
+  Value grad_first = b.mul(grad, gate);
+  Value grad_second = b.mul(b.mul(grad_first, first), b.sub(constant_like(b, 1, gate), gate));
+  return {b.convert(b.concatenate({grad_first, grad_second}, dim), type)};
+}
+
+// _prelu_kernel(x, weight): x above zero, weight * x elsewhere (weight already
+// shaped to broadcast).
+std::vector<Value> prelu_rule(Builder& b, const OpCall& call) {
+  Floating f = floating_operands(b, call, {0, 1});
+  Value x = f.values[0], w = f.values[1];
+  return {b.convert(b.select(compare(b, ComparisonDirection::kGT, x, 0), x, b.mul(w, x)), f.type)};
+}
+
+// (grad_input, grad_weight), both of the broadcast shape; autograd sums the
+// weight's gradient down to its shape.
+std::vector<Value> prelu_backward_rule(Builder& b, const OpCall& call) {
+  Floating f = floating_operands(b, call, {0, 1, 2});
+  Value grad = f.values[0], x = f.values[1], w = f.values[2];
+  Value positive = compare(b, ComparisonDirection::kGT, x, 0);
+  Value grad_input = b.select(positive, grad, b.mul(w, grad));
+  Value grad_weight = b.select(positive, constant_like(b, 0, x), b.mul(x, grad));
+  return {b.convert(grad_input, f.type), b.convert(grad_weight, f.type)};
+}
+
 }  // namespace
 
 void add_activation_rules(RuleTable& table) {
@@ -381,6 +481,14 @@ void add_activation_rules(RuleTable& table) {
   add("hardswish_backward", &backward_rule<hardswish_backward>);
   add("log_sigmoid_forward", &log_sigmoid_forward_rule);
   add("log_sigmoid_backward", &log_sigmoid_backward_rule);
+  add("hardshrink", &unary_rule<hardshrink>);
+  add("hardshrink_backward", &backward_rule<hardshrink_backward>);
+  add("softshrink", &unary_rule<softshrink>);
+  add("softshrink_backward", &backward_rule<softshrink_backward>);
+  add("glu", &glu_rule);
+  add("glu_backward", &glu_backward_rule);
+  add("_prelu_kernel", &prelu_rule);
+  add("_prelu_kernel_backward", &prelu_backward_rule);
 }
 
 }  // namespace torch_pjrt::lowering

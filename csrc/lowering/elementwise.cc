@@ -297,6 +297,14 @@ std::vector<Value> floating_unary_rule(Builder& b, const OpCall& call) {
   return {b.convert(fn(b, b.convert(x, opmath_type(type))), type)};
 }
 
+// As floating_unary_rule, for functions CPU has no complex kernel for (erf).
+template <ValueFn fn>
+std::vector<Value> real_floating_unary_rule(Builder& b, const OpCall& call) {
+  const ElementType type = b.element_type(call.tensor(0).value);
+  if (is_complex(type)) throw_no_kernel(std::string(call.name) + "_vml_cpu", type);
+  return floating_unary_rule<fn>(b, call);
+}
+
 std::vector<Value> neg_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   if (b.element_type(x) == ElementType::kPred) {
@@ -505,8 +513,17 @@ void add_elementwise_rules(RuleTable& table) {
   add("tan", &floating_unary_rule<apply<UnaryOp::kTan>>);
   add("tanh", &floating_unary_rule<apply<UnaryOp::kTanh>>);
   add("sigmoid", &floating_unary_rule<apply<UnaryOp::kLogistic>>);
-  add("erf", &floating_unary_rule<apply<UnaryOp::kErf>>);
-  add("erfinv", &floating_unary_rule<apply<UnaryOp::kErfInv>>);
+  add("erf", &real_floating_unary_rule<apply<UnaryOp::kErf>>);
+  add("erfinv", &real_floating_unary_rule<apply<UnaryOp::kErfInv>>);
+  add("erfc", &real_floating_unary_rule<apply<UnaryOp::kErfc>>);
+  add("asin", &floating_unary_rule<apply<UnaryOp::kAsin>>);
+  add("acos", &floating_unary_rule<apply<UnaryOp::kAcos>>);
+  add("atan", &floating_unary_rule<apply<UnaryOp::kAtan>>);
+  add("sinh", &floating_unary_rule<apply<UnaryOp::kSinh>>);
+  add("cosh", &floating_unary_rule<apply<UnaryOp::kCosh>>);
+  add("asinh", &floating_unary_rule<apply<UnaryOp::kAsinh>>);
+  add("acosh", &floating_unary_rule<apply<UnaryOp::kAcosh>>);
+  add("atanh", &floating_unary_rule<apply<UnaryOp::kAtanh>>);
   add("floor", &rounding_rule<apply<UnaryOp::kFloor>>);
   add("ceil", &rounding_rule<apply<UnaryOp::kCeil>>);
   add("trunc", &rounding_rule<truncate>);

@@ -1,5 +1,5 @@
 // Factories whose values depend only on static arguments: arange, linspace,
-// eye. They reach us as their out= forms (the functional ones are composite),
+// logspace, eye. They reach us as their out= forms (the functional ones are composite),
 // so their dtype is the out tensor's. Also registers the conversion family.
 
 #include <cmath>
@@ -155,50 +155,66 @@ int64_t wrap_to_integer(int64_t value, ElementType type) {
   }
 }
 
-// linspace.out(start, end, steps): the first half counts up from start, the
-// second half down from end, so both ends are exact (PyTorch's symmetric
-// form). Integers step in double and truncate; floats compute in their type.
-std::vector<Value> linspace_rule(Builder& b, const OpCall& call) {
-  const StaticScalar& start = call.static_scalar(0);
-  const StaticScalar& end = call.static_scalar(1);
-  int64_t steps = call.int_at(2);
-  reject_complex(call, start);
-  reject_complex(call, end);
-  if (steps < 0) throw InvalidArgument("number of steps must be non-negative");
-  ElementType type = factory_type(call, false);
-  if (type == ElementType::kPred || is_complex(type)) {
-    throw_no_kernel("linspace_cpu", type);
-  }
-  bool integral = !is_floating(type);
-  if (steps <= 1) {
-    // steps == 1 is fill_(start).
-    if (integral) {
-      return {splat_int_1d(b, wrap_to_integer(to_int64(start), type), steps, type)};
-    }
-    return {splat_1d(b, to_double(start), steps, type)};
-  }
+// start..end in `steps` values, computed in `type`: the first half counts up
+// from start, the second half down from end, so both ends are exact
+// (PyTorch's symmetric form). steps >= 2.
+Value symmetric_ramp(Builder& b, double start, double end, int64_t steps, ElementType type) {
   Value index = iota_1d(b, steps, ElementType::kS64);
   Value from_end = b.sub(splat_int_1d(b, steps - 1, steps, ElementType::kS64), index);
   Value first_half = b.compare(ComparisonDirection::kLT, index,
                                splat_int_1d(b, steps / 2, steps, ElementType::kS64));
-  if (integral) {
-    double xstart = static_cast<double>(wrap_to_integer(to_int64(start), type));
-    double xend = static_cast<double>(wrap_to_integer(to_int64(end), type));
-    double step = (xend - xstart) / static_cast<double>(steps - 1);
-    Value step_v = splat_1d(b, step, steps, ElementType::kF64);
-    Value up = b.add(splat_1d(b, xstart, steps, ElementType::kF64),
-                     b.mul(step_v, b.convert(index, ElementType::kF64)));
-    Value down = b.sub(splat_1d(b, xend, steps, ElementType::kF64),
-                       b.mul(step_v, b.convert(from_end, ElementType::kF64)));
-    return {b.convert(b.select(first_half, up, down), type)};
-  }
-  // The step is computed in the result type too, as PyTorch does.
-  Value xstart = splat_1d(b, to_double(start), steps, type);
-  Value xend = splat_1d(b, to_double(end), steps, type);
+  // The step is computed in the ramp's type too, as PyTorch does.
+  Value xstart = splat_1d(b, start, steps, type);
+  Value xend = splat_1d(b, end, steps, type);
   Value step = b.div(b.sub(xend, xstart), splat_1d(b, static_cast<double>(steps - 1), steps, type));
   Value up = b.add(xstart, b.mul(step, b.convert(index, type)));
   Value down = b.sub(xend, b.mul(step, b.convert(from_end, type)));
-  return {b.select(first_half, up, down)};
+  return b.select(first_half, up, down);
+}
+
+// The bounds of linspace/logspace and the dtype they write, checked as CPU's
+// kernels check them. Integer results step in double from the bounds wrapped
+// to the result type.
+struct RampArgs {
+  double start, end;
+  int64_t steps;
+  ElementType type, compute;
+};
+
+RampArgs ramp_args(const OpCall& call, std::string_view kernel) {
+  const StaticScalar& start = call.static_scalar(0);
+  const StaticScalar& end = call.static_scalar(1);
+  const int64_t steps = call.int_at(2);
+  reject_complex(call, start);
+  reject_complex(call, end);
+  if (steps < 0) throw InvalidArgument("number of steps must be non-negative");
+  const ElementType type = factory_type(call, false);
+  if (type == ElementType::kPred || is_complex(type)) throw_no_kernel(kernel, type);
+  if (is_floating(type)) return {to_double(start), to_double(end), steps, type, type};
+  return {static_cast<double>(wrap_to_integer(to_int64(start), type)),
+          static_cast<double>(wrap_to_integer(to_int64(end), type)), steps, type,
+          ElementType::kF64};
+}
+
+// linspace.out(start, end, steps); integers truncate the double ramp.
+std::vector<Value> linspace_rule(Builder& b, const OpCall& call) {
+  const RampArgs a = ramp_args(call, "linspace_cpu");
+  // steps == 1 is fill_(start).
+  if (a.steps <= 1) return {b.convert(splat_1d(b, a.start, a.steps, a.compute), a.type)};
+  return {b.convert(symmetric_ramp(b, a.start, a.end, a.steps, a.compute), a.type)};
+}
+
+// logspace.out(start, end, steps, base): base to the power of linspace's
+// ramp (not truncated for integer results), the power taken in double.
+std::vector<Value> logspace_rule(Builder& b, const OpCall& call) {
+  const RampArgs a = ramp_args(call, "logspace_cpu");
+  const double base = call.size() > 3 ? call.double_at(3) : 10.0;
+  Value exponent = a.steps <= 1 ? splat_1d(b, a.start, a.steps, a.compute)
+                                : symmetric_ramp(b, a.start, a.end, a.steps, a.compute);
+  exponent = b.convert(exponent, ElementType::kF64);
+  Value power = b.binary(stablehlo::BinaryOp::kPower, splat_1d(b, base, a.steps, ElementType::kF64),
+                         exponent);
+  return {b.convert(power, a.type)};
 }
 
 // --- eye ---------------------------------------------------------------------
@@ -222,6 +238,7 @@ std::vector<Value> eye_rule(Builder& b, const OpCall& call) {
 void add_factory_rules(RuleTable& table) {
   table.add("arange", RuleInfo{&arange_rule, {0, 1, 2}});
   table.add("linspace", RuleInfo{&linspace_rule, {0, 1}});
+  table.add("logspace", RuleInfo{&logspace_rule, {0, 1}});
   table.add("eye", RuleInfo{&eye_rule, {}});
   add_conversion_rules(table);
 }

@@ -277,6 +277,23 @@ std::vector<Value> sum_rule(Builder& b, const OpCall& call) {
   return {sum_in(b, x, r, result_type)};
 }
 
+// trace: the sum of a matrix's diagonal, integers widened to int64 as sum does.
+std::vector<Value> trace_rule(Builder& b, const OpCall& call) {
+  Value x = call.tensor(0).value;
+  const std::vector<int64_t> dims = b.dims(x);
+  if (dims.size() != 2) {
+    throw InvalidArgument("trace: expected a matrix, but got tensor with dim " +
+                          std::to_string(dims.size()));
+  }
+  if (b.element_type(x) == ElementType::kPred) throw_no_kernel("trace", ElementType::kPred);
+  TensorType index_type{ElementType::kS64, dims};
+  Value diagonal =
+      b.compare(ComparisonDirection::kEQ, b.iota(index_type, 0), b.iota(index_type, 1));
+  x = b.select(diagonal, x, fill_like(b, x, 0));
+  const Reduction r = make_reduction(dims, std::vector<int64_t>{0, 1}, false);
+  return {sum_in(b, x, r, widened_integer_result(b.element_type(x), std::nullopt))};
+}
+
 // sum with NaN counted as zero.
 std::vector<Value> nansum_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
@@ -778,6 +795,7 @@ std::vector<Value> vector_norm_rule(Builder& b, const OpCall& call) {
 void add_reduction_rules(RuleTable& table) {
   table.add("sum", {&sum_rule, {}});
   table.add("nansum", {&nansum_rule, {}});
+  table.add("trace", {&trace_rule, {}});
   table.add("mean", {&mean_rule, {}});
   table.add("prod", {&prod_rule, {}});
   table.add("amax", {&amax_rule, {}});

@@ -30,6 +30,7 @@ const RuleTable& rule_table() {
   static const RuleTable table = [] {
     RuleTable t;
     add_elementwise_rules(t);
+    add_math_function_rules(t);
     add_activation_rules(t);
     add_comparison_rules(t);
     add_reduction_rules(t);

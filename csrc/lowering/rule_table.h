@@ -56,6 +56,7 @@ const RuleTable& rule_table();
 
 // One function per family, each in its own file.
 void add_elementwise_rules(RuleTable& table);
+void add_math_function_rules(RuleTable& table);
 void add_activation_rules(RuleTable& table);
 void add_comparison_rules(RuleTable& table);
 void add_reduction_rules(RuleTable& table);

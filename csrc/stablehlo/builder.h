@@ -62,6 +62,7 @@ enum class UnaryOp {
   kAsinh,
   kAcosh,
   kAtanh,
+  kErfc,
 };
 
 enum class BinaryOp {

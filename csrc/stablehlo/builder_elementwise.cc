@@ -77,7 +77,7 @@ ElementType result_element(const OpInfo& info, ElementType t) {
 }
 
 const OpInfo& unary_info(UnaryOp op) {
-  static const std::array<OpInfo, 37> kTable = {{
+  static const std::array<OpInfo, 38> kTable = {{
       {"stablehlo.abs", kSigned | kInexact, ResultRule::kRealPart},
       {"stablehlo.negate", kNumeric},
       {"stablehlo.sign", kSigned | kInexact},
@@ -115,8 +115,9 @@ const OpInfo& unary_info(UnaryOp op) {
       {"chlo.asinh", kInexact},
       {"chlo.acosh", kInexact},
       {"chlo.atanh", kInexact},
+      {"chlo.erfc", kFloat},
   }};
-  static_assert(static_cast<size_t>(UnaryOp::kAtanh) + 1 == kTable.size());
+  static_assert(static_cast<size_t>(UnaryOp::kErfc) + 1 == kTable.size());
   return kTable[static_cast<size_t>(op)];
 }
 

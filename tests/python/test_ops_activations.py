@@ -31,6 +31,10 @@ ACTIVATIONS = {
     "softplus_params": lambda x: F.softplus(x, beta=2.0, threshold=1.0),
     "hardsigmoid": F.hardsigmoid,
     "hardswish": F.hardswish,
+    "hardshrink": F.hardshrink,
+    "hardshrink_2": lambda x: F.hardshrink(x, 2.0),
+    "softshrink": F.softshrink,
+    "softshrink_1.5": lambda x: F.softshrink(x, 1.5),
 }
 
 
@@ -60,7 +64,8 @@ def test_forward_shapes_and_special_values(name):
 
 @pytest.mark.parametrize("dtype", INT_DTYPES + [torch.bool], ids=str)
 @pytest.mark.parametrize("name", ["relu", "gelu", "silu", "leaky_relu", "hardtanh", "hardtanh_bounds",
-                                  "threshold", "elu", "softplus", "hardsigmoid", "hardswish", "mish"])
+                                  "threshold", "elu", "softplus", "hardsigmoid", "hardswish", "mish",
+                                  "hardshrink", "softshrink"])
 def test_forward_integers_and_bool(name, dtype):
     """relu, hardtanh and threshold work on integers; the others raise as on CPU."""
     x = make((5,), dtype)
@@ -160,6 +165,8 @@ BACKWARD_CALLS = {
     "softplus_backward": lambda g, x: torch.ops.aten.softplus_backward(g, x, 2.0, 3.0),
     "hardsigmoid_backward": torch.ops.aten.hardsigmoid_backward,
     "hardswish_backward": torch.ops.aten.hardswish_backward,
+    "hardshrink_backward": lambda g, x: torch.ops.aten.hardshrink_backward(g, x, 1.0),
+    "softshrink_backward": lambda g, x: torch.ops.aten.softshrink_backward(g, x, 1.0),
 }
 
 
@@ -192,3 +199,37 @@ def test_backward_ops_broadcast_and_empty(name):
 def test_threshold_backward_with_integers():
     check_op(torch.ops.aten.threshold_backward, make((5,), torch.float32), make((5,), torch.int64), 0)
     check_op(torch.ops.aten.threshold_backward, make((5,), torch.int32), make((5,), torch.float32), 0)
+
+
+# ---------------------------------------------------------------- glu and prelu
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+def test_glu(dtype):
+    x = inputs((4, 6), dtype)
+    check_op(F.glu, x)
+    check_op(F.glu, x, 0)
+    check_op(F.glu, inputs((2, 3, 8), dtype, noncontiguous=True), -1)
+    check_grad(F.glu, x)
+    check_grad(lambda t: F.glu(t, 0), x)
+    check_op(F.glu, torch.empty(0, 4))
+
+
+def test_glu_errors():
+    check_raises(F.glu, inputs((4, 5), torch.float32))
+    check_raises(F.glu, inputs((4, 6), torch.float32), 2)
+    check_raises(F.glu, make((4, 6), torch.int64))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+def test_prelu(dtype):
+    x = inputs((2, 3, 5), dtype)
+    for weight in [torch.tensor([0.25]), torch.tensor([0.1, -0.5, 2.0])]:
+        w = weight.to(dtype)
+        check_op(F.prelu, x, w)
+        cpu_x, cpu_w = x.clone().requires_grad_(), w.clone().requires_grad_()
+        dev_x, dev_w = to_device(x).requires_grad_(), to_device(w).requires_grad_()
+        upstream = make(x.shape, dtype, seed=5)
+        F.prelu(cpu_x, cpu_w).backward(upstream)
+        F.prelu(dev_x, dev_w).backward(to_device(upstream))
+        assert_same(dev_x.grad, cpu_x.grad)
+        assert_same(dev_w.grad, cpu_w.grad, atol=1e-4 if dtype == torch.float32 else None)

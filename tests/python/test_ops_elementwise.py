@@ -273,6 +273,17 @@ UNARY_FLOAT_OPS = {
     "sigmoid": (torch.sigmoid, -5, 5),
     "erf": (torch.erf, -3, 3),
     "erfinv": (torch.erfinv, -0.95, 0.95),
+    "erfc": (torch.erfc, -3, 5),
+    "asin": (torch.asin, -0.95, 0.95),
+    "acos": (torch.acos, -0.95, 0.95),
+    "atan": (torch.atan, -9, 9),
+    "sinh": (torch.sinh, -3, 3),
+    "cosh": (torch.cosh, -3, 3),
+    "asinh": (torch.asinh, -9, 9),
+    "acosh": (torch.acosh, 1, 9),
+    "atanh": (torch.atanh, -0.95, 0.95),
+    "lgamma": (torch.lgamma, -4.5, 9),
+    "digamma": (torch.digamma, 0.1, 9),
     "reciprocal": (torch.reciprocal, 0.5, 9),
 }
 

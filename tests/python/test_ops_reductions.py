@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from op_testing import DEVICE, check_op, check_raises, make, to_device
+from op_testing import DEVICE, assert_same, check_op, check_raises, make, to_device
 
 # var/std with correction >= N warn on CPU as on the device; the result is inf/nan.
 pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
@@ -473,3 +473,23 @@ ERRORS = {
 @pytest.mark.parametrize("name", list(ERRORS))
 def test_errors(name):
     check_raises(ERRORS[name], make((2, 3), torch.float32))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64, torch.int64,
+                                   torch.int32, torch.int8, torch.uint8], ids=str)
+def test_trace(dtype):
+    """The diagonal's sum of a square, wide or tall matrix; integers widen to int64."""
+    for shape in [(4, 4), (3, 5), (5, 2), (0, 3), (1, 1)]:
+        check_op(torch.trace, make(shape, dtype))
+    check_op(torch.trace, make((4, 3), dtype).t())
+
+
+def test_trace_errors_and_gradient():
+    check_raises(torch.trace, make((3,), torch.float32))
+    check_raises(torch.trace, make((2, 2, 2), torch.float32))
+    check_raises(torch.trace, make((2, 2), torch.bool))
+    x = make((3, 4), torch.float32)
+    cpu, dev = x.clone().requires_grad_(), to_device(x).requires_grad_()
+    torch.trace(cpu).backward()
+    torch.trace(dev).backward()
+    assert_same(dev.grad, cpu.grad)

@@ -98,6 +98,25 @@ def test_linspace_out_and_errors():
     raises_like_cpu(lambda device: torch.linspace(0, 1, 3, dtype=torch.bool, device=device))
 
 
+@pytest.mark.parametrize("args", [(0, 3, 4), (-1.5, 3, 7), (3, -2, 6), (2, 2, 3), (1, 5, 1),
+                                  (1, 5, 0), (0, 1, 2)], ids=str)
+@pytest.mark.parametrize("base", [10.0, 2.0, 2.5, 0.5], ids=str)
+@pytest.mark.parametrize("dtype", [None, torch.float32, torch.bfloat16, torch.float64, torch.int64,
+                                   torch.int32], ids=str)
+def test_logspace(args, base, dtype):
+    """Integer results take the power of the untruncated exponent (logspace(0,
+    3, 4, base=2) is 1, 2, 4, 8 in int32), as CPU computes it."""
+    both(lambda device: torch.logspace(*args, base=base, dtype=dtype, device=device))
+
+
+def test_logspace_out_and_errors():
+    out = torch.empty(2, device=DEVICE, dtype=torch.float64)
+    torch.logspace(0, 2, 5, base=3, out=out)
+    assert_same(out, torch.logspace(0, 2, 5, base=3, dtype=torch.float64))
+    raises_like_cpu(lambda device: torch.logspace(0, 1, -1, device=device))
+    raises_like_cpu(lambda device: torch.logspace(0, 1, 3, dtype=torch.bool, device=device))
+
+
 @pytest.mark.parametrize("dtype", [None, torch.float32, torch.bfloat16, torch.int64, torch.int32,
                                    torch.bool, torch.float64], ids=str)
 def test_eye(dtype):

@@ -92,7 +92,8 @@ INSTANTIATE_TEST_SUITE_P(
         FloatUnaryCase{UnaryOp::kCosh, kSigned, map_values(kSigned, std::cosh)},
         FloatUnaryCase{UnaryOp::kAsinh, kSigned, map_values(kSigned, std::asinh)},
         FloatUnaryCase{UnaryOp::kAcosh, {1.0f, 1.5f, 3.0f}, {0, std::acosh(1.5), std::acosh(3.0)}},
-        FloatUnaryCase{UnaryOp::kAtanh, kUnit, map_values(kUnit, std::atanh)}));
+        FloatUnaryCase{UnaryOp::kAtanh, kUnit, map_values(kUnit, std::atanh)},
+        FloatUnaryCase{UnaryOp::kErfc, kSigned, map_values(kSigned, std::erfc)}));
 
 TEST(ExecuteUnary, IsFinite) {
   Builder b;
