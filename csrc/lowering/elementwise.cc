@@ -463,17 +463,18 @@ std::vector<Value> addc_rule(Builder& b, const OpCall& call) {
   return {b.convert(b.add(p.values[0], term), p.type)};
 }
 
-// xlogy(self, other) = self * log(other), 0 where self is 0 (even for other
-// 0 or inf), NaN where other is NaN; integers and bool compute in the default
-// float type. kl_div's composite reaches it.
-std::vector<Value> xlogy_rule(Builder& b, const OpCall& call) {
+// xlogy(self, other) = self * log(other) (xlog1py: self * log1p(other)), 0
+// where self is 0 (even for other 0 or inf), NaN where other is NaN; integers
+// and bool compute in the default float type. kl_div's composite reaches xlogy.
+template <UnaryOp log_op>
+std::vector<Value> xlog_rule(Builder& b, const OpCall& call) {
   const ElementType common = result_type(b, {call.tensor(0), call.tensor(1)}, call.default_float);
-  if (is_complex(common)) throw Unsupported("xlogy of complex tensors");
+  if (is_complex(common)) throw Unsupported(std::string(call.name) + " of complex tensors");
   const ElementType type = to_floating(common, call.default_float);
   std::vector<Value> v =
       promote_and_broadcast(b, {call.tensor(0).value, call.tensor(1).value}, opmath_type(type));
   Value x = v[0], y = v[1];
-  Value product = b.mul(x, b.unary(UnaryOp::kLog, y));
+  Value product = b.mul(x, b.unary(log_op, y));
   Value zero_x = b.select(compare(b, ComparisonDirection::kEQ, x, 0), full_like(b, 0, x), product);
   Value y_nan = b.compare(ComparisonDirection::kNE, y, y);
   return {b.convert(b.select(y_nan, y, zero_x), type)};
@@ -532,7 +533,8 @@ void add_elementwise_rules(RuleTable& table) {
   add("lerp", &lerp_rule);
   add("addcmul", &addc_rule<false>);
   add("addcdiv", &addc_rule<true>);
-  add("xlogy", &xlogy_rule);
+  add("xlogy", &xlog_rule<UnaryOp::kLog>);
+  add("special_xlog1py", &xlog_rule<UnaryOp::kLog1p>);
 }
 
 }  // namespace torch_pjrt::lowering

@@ -52,7 +52,7 @@ struct Operands {
   Value x, y;
 };
 
-// Ops whose integer inputs give a float result (atan2, copysign, xlog1py, zeta).
+// Ops whose integer inputs give a float result (atan2, copysign, zeta).
 Operands floating_operands(Builder& b, const OpCall& call) {
   const ElementType common = result_type(b, {call.tensor(0), call.tensor(1)}, call.default_float);
   const ElementType type = to_floating(common, call.default_float);
@@ -181,17 +181,54 @@ std::vector<Value> nextafter_rule(Builder& b, const OpCall& call) {
   return {b.binary(BinaryOp::kNextAfter, v[0], v[1])};
 }
 
+// Hurwitz's zeta, sum over j >= 0 of (q + j)^-x. CHLO's zeta is only right
+// for q > 0, so the terms below 0 are added one by one in a loop first:
+// zeta(x, q) = q^-x + zeta(x, q + 1). Below -2^16 (more steps than that) the
+// result is NaN.
+constexpr double kMaxZetaShift = 65536;
+
+Value hurwitz_zeta(Builder& b, Value x, Value q) {
+  auto shifting = [](Builder& rb, Value current) {
+    Value negative = rb.compare(ComparisonDirection::kLT, current, rb.zeros(rb.type(current)));
+    Value in_reach = rb.compare(ComparisonDirection::kGE, current,
+                                rb.splat(-kMaxZetaShift, rb.type(current)));
+    return rb.binary(BinaryOp::kAnd, negative, in_reach);
+  };
+  std::vector<int64_t> all_dims(b.dims(q).size());
+  for (size_t d = 0; d < all_dims.size(); ++d) all_dims[d] = static_cast<int64_t>(d);
+  std::vector<Value> loop = b.while_loop(
+      {q, b.zeros(b.type(q)), x},
+      [&](Builder& rb, const std::vector<Value>& v) {
+        Value any = rb.reduce(shifting(rb, v[0]), rb.constant(0, ElementType::kPred), all_dims,
+                              [](Builder& r, const std::vector<Value>& a) {
+                                return std::vector<Value>{r.binary(BinaryOp::kOr, a[0], a[1])};
+                              });
+        return std::vector<Value>{any};
+      },
+      [&](Builder& rb, const std::vector<Value>& v) {
+        Value active = shifting(rb, v[0]);
+        Value term = rb.binary(BinaryOp::kPower, v[0], rb.unary(UnaryOp::kNegate, v[2]));
+        Value sum = rb.add(v[1], rb.select(active, term, rb.zeros(rb.type(term))));
+        Value next = rb.select(active, rb.add(v[0], rb.splat(1, rb.type(v[0]))), v[0]);
+        return std::vector<Value>{next, sum, v[2]};
+      });
+  Value result = b.add(loop[1], b.binary(BinaryOp::kZeta, x, loop[0]));
+  Value out_of_reach = compare(b, ComparisonDirection::kLT, q, -kMaxZetaShift);
+  return b.select(out_of_reach, full_like(b, kNaN, result), result);
+}
+
 // Hurwitz zeta(x, q), with Cephes's (CPU's) inf at x == 1 and, for x > 1, at
-// the poles q = 0, -1, -2, ... (x < 1 is NaN).
+// the poles q = 0, -1, -2, ..., and its NaN for x < 1.
 std::vector<Value> zeta_rule(Builder& b, const OpCall& call) {
   Operands o = floating_operands(b, call);
-  Value result = b.binary(BinaryOp::kZeta, o.x, o.y);
+  Value result = hurwitz_zeta(b, o.x, o.y);
   Value pole = logical_and(b, compare(b, ComparisonDirection::kLE, o.y, 0),
                            b.compare(ComparisonDirection::kEQ, o.y, b.unary(UnaryOp::kFloor, o.y)));
   pole = logical_and(b, pole, compare(b, ComparisonDirection::kGT, o.x, 1));
   pole = logical_or(b, pole, compare(b, ComparisonDirection::kEQ, o.x, 1));
   result = b.select(pole, full_like(b, kInf, o.x), result);
-  return {b.convert(result, o.type)};
+  Value below_one = compare(b, ComparisonDirection::kLT, o.x, 1);
+  return {b.convert(b.select(below_one, full_like(b, kNaN, result), result), o.type)};
 }
 
 // --- the gamma family ------------------------------------------------------
@@ -223,7 +260,32 @@ std::vector<Value> lgamma_rule(Builder& b, const OpCall& call) {
   return {b.convert(b.unary(UnaryOp::kLgamma, x), type)};
 }
 
-// polygamma(n, x): digamma for n == 0, CHLO's zeta form above it.
+// trigamma the way CPU computes it: below 1/2 by reflection, pi^2 / sin^2(pi
+// x) - trigamma(1 - x), then six steps of the recurrence and the asymptotic
+// series. Near the negative integers sin(pi x) is not exactly 0, so CPU's
+// values there are large but finite; this gives the same ones.
+Value trigamma(Builder& b, Value x) {
+  Value reflect = compare(b, ComparisonDirection::kLT, x, 0.5);
+  Value sin_pi_x = b.unary(UnaryOp::kSin, b.mul(full_like(b, std::numbers::pi, x), x));
+  Value reflection = b.div(full_like(b, std::numbers::pi * std::numbers::pi, x),
+                           b.mul(sin_pi_x, sin_pi_x));
+  Value y = b.select(reflect, b.sub(full_like(b, 1, x), x), x);
+  Value sum = b.zeros(b.type(x));
+  for (int i = 0; i < 6; ++i) {
+    sum = b.add(sum, b.div(full_like(b, 1, y), b.mul(y, y)));
+    y = b.add(y, full_like(b, 1, y));
+  }
+  Value inverse_square = b.div(full_like(b, 1, y), b.mul(y, y));
+  auto times = [&](Value a, double c) { return b.mul(a, full_like(b, c, a)); };
+  Value tail = b.sub(full_like(b, 1.0 / 30, y), times(inverse_square, 1.0 / 42));
+  tail = b.sub(full_like(b, 1.0 / 6, y), b.mul(inverse_square, tail));
+  tail = b.add(b.add(full_like(b, 1, y), b.div(full_like(b, 1, y), times(y, 2))),
+               b.mul(inverse_square, tail));
+  sum = b.add(sum, b.div(tail, y));
+  return b.select(reflect, b.sub(reflection, sum), sum);
+}
+
+// polygamma(n, x): digamma for n == 0, trigamma for 1, the zeta form above.
 std::vector<Value> polygamma_rule(Builder& b, const OpCall& call) {
   const int64_t n = call.int_at(0);
   if (n < 0) throw InvalidArgument("polygamma(n, x) does not support negative n.");
@@ -232,20 +294,20 @@ std::vector<Value> polygamma_rule(Builder& b, const OpCall& call) {
   if (is_complex(type)) no_complex_kernel(call, type);
   x = b.convert(x, opmath_type(type));
   if (n == 0) return {b.convert(digamma(b, x), type)};
-  Value result = b.binary(BinaryOp::kPolygamma, full_like(b, static_cast<double>(n), x), x);
+  if (n == 1) return {b.convert(trigamma(b, x), type)};
+  // (-1)^(n+1) n! zeta(n + 1, x), as Cephes computes it on CPU.
+  double factorial = 1;
+  for (int64_t k = 2; k <= n; ++k) factorial *= static_cast<double>(k);
+  Value result = b.mul(full_like(b, n % 2 == 1 ? factorial : -factorial, x),
+                       hurwitz_zeta(b, full_like(b, static_cast<double>(n + 1), x), x));
   // At the poles (x a non-positive integer) CPU's Cephes zeta is inf, so the
   // result is (-1)^(n+1) n! inf; CHLO's series gives NaN there.
   Value pole = logical_and(b, compare(b, ComparisonDirection::kLE, x, 0),
                            b.compare(ComparisonDirection::kEQ, x, b.unary(UnaryOp::kFloor, x)));
   result = b.select(pole, full_like(b, n % 2 == 1 ? kInf : -kInf, x), result);
-  // At +inf the trigamma series tends to 0; Cephes's zeta gives NaN above it.
+  // Cephes's zeta is NaN at q = +inf.
   Value at_inf = compare(b, ComparisonDirection::kEQ, x, kInf);
-  result = b.select(at_inf, full_like(b, n == 1 ? 0 : kNaN, x), result);
-  if (n == 1) {
-    Value at_minus_inf = compare(b, ComparisonDirection::kEQ, x, -kInf);
-    result = b.select(at_minus_inf, full_like(b, kNaN, x), result);
-  }
-  return {b.convert(result, type)};
+  return {b.convert(b.select(at_inf, full_like(b, kNaN, x), result), type)};
 }
 
 // --- unary special functions -------------------------------------------------
@@ -318,16 +380,6 @@ std::vector<Value> angle_rule(Builder& b, const OpCall& call) {
   return {b.convert(b.select(is_nan(b, x), x, result), type)};
 }
 
-// xlog1py(x, y) = x * log1p(y), 0 where x is 0 unless y is NaN.
-std::vector<Value> xlog1py_rule(Builder& b, const OpCall& call) {
-  Operands o = floating_operands(b, call);
-  if (is_complex(o.type)) no_complex_kernel(call, o.type);
-  Value product = b.mul(o.x, b.unary(UnaryOp::kLog1p, o.y));
-  Value zero_x = compare(b, ComparisonDirection::kEQ, o.x, 0);
-  Value result = b.select(zero_x, full_like(b, 0, o.x), product);
-  return {b.convert(b.select(is_nan(b, o.y), o.y, result), o.type)};
-}
-
 // The largest finite value of a floating type, nan_to_num's default for inf.
 double largest_finite(ElementType type) {
   switch (type) {
@@ -397,7 +449,6 @@ void add_math_function_rules(RuleTable& table) {
   add("logit_backward", &logit_backward_rule);
   add("special_entr", &entr_rule);
   add("angle", &angle_rule);
-  add("special_xlog1py", &xlog1py_rule);
   add("nan_to_num", &nan_to_num_rule);
 }
 
