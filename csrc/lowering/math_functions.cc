@@ -301,7 +301,7 @@ std::vector<Value> polygamma_rule(Builder& b, const OpCall& call) {
   Value result = b.mul(full_like(b, n % 2 == 1 ? factorial : -factorial, x),
                        hurwitz_zeta(b, full_like(b, static_cast<double>(n + 1), x), x));
   // At the poles (x a non-positive integer) CPU's Cephes zeta is inf, so the
-  // result is (-1)^(n+1) n! inf; CHLO's series gives NaN there.
+  // result is (-1)^(n+1) n! inf; the series' term there is 0^-(n+1).
   Value pole = logical_and(b, compare(b, ComparisonDirection::kLE, x, 0),
                            b.compare(ComparisonDirection::kEQ, x, b.unary(UnaryOp::kFloor, x)));
   result = b.select(pole, full_like(b, n % 2 == 1 ? kInf : -kInf, x), result);
