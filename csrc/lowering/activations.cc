@@ -354,21 +354,20 @@ std::vector<Value> log_sigmoid_backward_rule(Builder& b, const OpCall& call) {
 
 // --- shrinks, glu, prelu ----------------------------------------------------
 
-// The lambda bound is a run-time value, so CPU's check that it is not
-// negative is not made.
+// -lambda <= x <= lambda (false for NaN). The lambda bound is a run-time
+// value, so CPU's check that it is not negative is not made.
+Value within(Builder& b, Value x, Value lambd) {
+  return b.binary(stablehlo::BinaryOp::kAnd,
+                  compare(b, ComparisonDirection::kGE, x, b.unary(UnaryOp::kNegate, lambd)),
+                  compare(b, ComparisonDirection::kLE, x, lambd));
+}
+
 Value hardshrink(Builder& b, const OpCall& call, Value x) {
-  Value lambd = scalar_arg(b, call, 1, x, 0.5);
-  Value inside = b.binary(stablehlo::BinaryOp::kAnd,
-                          compare(b, ComparisonDirection::kGE, x, b.unary(UnaryOp::kNegate, lambd)),
-                          compare(b, ComparisonDirection::kLE, x, lambd));
-  return b.select(inside, constant_like(b, 0, x), x);
+  return b.select(within(b, x, scalar_arg(b, call, 1, x, 0.5)), constant_like(b, 0, x), x);
 }
 
 Value hardshrink_backward(Builder& b, const OpCall& call, Value grad, Value x) {
-  Value lambd = scalar_arg(b, call, 2, x, 0.5);
-  Value inside = b.binary(stablehlo::BinaryOp::kAnd,
-                          compare(b, ComparisonDirection::kGE, x, b.unary(UnaryOp::kNegate, lambd)),
-                          compare(b, ComparisonDirection::kLE, x, lambd));
+  Value inside = within(b, x, scalar_arg(b, call, 2, x, 0.5));
   return b.select(inside, constant_like(b, 0, grad), grad);
 }
 
@@ -381,6 +380,7 @@ Value softshrink(Builder& b, const OpCall& call, Value x) {
                   b.select(below, b.add(x, lambd), b.mul(x, constant_like(b, 0, x))));
 }
 
+// The gradient is 0 within the bounds (and for NaN, as CPU's a > l || a < -l).
 Value softshrink_backward(Builder& b, const OpCall& call, Value grad, Value x) {
   Value lambd = scalar_arg(b, call, 2, x, 0.5);
   Value outside =

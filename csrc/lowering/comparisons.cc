@@ -9,6 +9,7 @@
 
 #include "lowering/broadcast.h"
 #include "lowering/dtype_names.h"
+#include "lowering/float_classes.h"
 #include "lowering/nan_extremum.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
@@ -199,28 +200,8 @@ std::vector<Value> extremum_rule(Builder& b, const OpCall& call) {
 
 // --- classification ----------------------------------------------------------
 
-Value is_nan(Builder& b, Value x) {
-  ElementType type = b.element_type(x);
-  if (is_complex(type)) {
-    return b.binary(BinaryOp::kOr, is_nan(b, b.unary(UnaryOp::kReal, x)),
-                    is_nan(b, b.unary(UnaryOp::kImag, x)));
-  }
-  if (!is_floating(type)) return all_false(b, x);
-  return b.compare(ComparisonDirection::kNE, x, x);
-}
-
 Value equals_constant(Builder& b, Value x, double value) {
   return b.compare(ComparisonDirection::kEQ, x, b.splat(value, b.type(x)));
-}
-
-Value is_inf(Builder& b, Value x) {
-  ElementType type = b.element_type(x);
-  if (is_complex(type)) {
-    return b.binary(BinaryOp::kOr, is_inf(b, b.unary(UnaryOp::kReal, x)),
-                    is_inf(b, b.unary(UnaryOp::kImag, x)));
-  }
-  if (!is_floating(type)) return all_false(b, x);
-  return equals_constant(b, b.unary(UnaryOp::kAbs, x), std::numeric_limits<double>::infinity());
 }
 
 Value is_finite(Builder& b, Value x) {

@@ -6,6 +6,7 @@
 
 #include "lowering/broadcast.h"
 #include "lowering/dtype_names.h"
+#include "lowering/float_classes.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
@@ -143,12 +144,6 @@ Value integer_floor_divide(Builder& b, Value x, Value y) {
       b.compare(ComparisonDirection::kNE, is_negative(b, remainder), is_negative(b, y));
   Value adjust = logical_and(b, is_nonzero(b, remainder), signs_differ);
   return b.select(adjust, b.sub(quotient, full_like(b, 1, quotient)), quotient);
-}
-
-Value sign_bit_set(Builder& b, Value x) {
-  const ElementType bits =
-      b.element_type(x) == ElementType::kF64 ? ElementType::kS64 : ElementType::kS32;
-  return is_negative(b, b.bitcast_convert(x, {bits, b.dims(x)}));
 }
 
 // PyTorch's div_floor_floating: floor((x - fmod(x, y)) / y), corrected so the

@@ -8,6 +8,7 @@
 
 #include "lowering/broadcast.h"
 #include "lowering/dtype_names.h"
+#include "lowering/float_classes.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
@@ -28,20 +29,13 @@ Value full_like(Builder& b, double value, Value like) { return b.splat(value, b.
 Value compare(Builder& b, ComparisonDirection direction, Value x, double constant) {
   return b.compare(direction, x, full_like(b, constant, x));
 }
-Value is_nan(Builder& b, Value x) { return b.compare(ComparisonDirection::kNE, x, x); }
-Value is_inf(Builder& b, Value x) {
-  return compare(b, ComparisonDirection::kEQ, b.unary(UnaryOp::kAbs, x), kInf);
-}
 Value logical_or(Builder& b, Value x, Value y) { return b.binary(BinaryOp::kOr, x, y); }
 Value logical_and(Builder& b, Value x, Value y) { return b.binary(BinaryOp::kAnd, x, y); }
 
-// The sign bit, so -0.0 and negative NaNs count as negative (copysign, signbit).
-Value sign_bit_set(Builder& b, Value x) {
-  const ElementType bits =
-      b.element_type(x) == ElementType::kF64 ? ElementType::kS64 : ElementType::kS32;
-  Value wide = b.convert(x, b.element_type(x) == ElementType::kF64 ? ElementType::kF64
-                                                                    : ElementType::kF32);
-  return compare(b, ComparisonDirection::kLT, b.bitcast_convert(wide, {bits, b.dims(x)}), 0);
+// 0, -1, -2, ...: the poles of the gamma family (and -inf, whose floor is itself).
+Value is_nonpositive_integer(Builder& b, Value x) {
+  return logical_and(b, compare(b, ComparisonDirection::kLE, x, 0),
+                     b.compare(ComparisonDirection::kEQ, x, b.unary(UnaryOp::kFloor, x)));
 }
 
 // The operands of a binary op, promoted as PyTorch promotes them (Python
@@ -62,10 +56,9 @@ Operands floating_operands(Builder& b, const OpCall& call) {
 }
 
 // Ops CPU has kernels for only in floating types (hypot, logaddexp, nextafter).
-Operands float_only_operands(Builder& b, const OpCall& call, std::string_view kernel,
-                             bool complex_too = false) {
+Operands float_only_operands(Builder& b, const OpCall& call, std::string_view kernel) {
   const ElementType type = result_type(b, {call.tensor(0), call.tensor(1)}, call.default_float);
-  if (!is_floating(type) && !(complex_too && is_complex(type))) throw_no_kernel(kernel, type);
+  if (!is_floating(type)) throw_no_kernel(kernel, type);
   std::vector<Value> v =
       promote_and_broadcast(b, {call.tensor(0).value, call.tensor(1).value}, opmath_type(type));
   return {type, v[0], v[1]};
@@ -79,7 +72,7 @@ Value floating_operand(Builder& b, const OpCall& call, ElementType* type) {
   return b.convert(x, opmath_type(*type));
 }
 
-[[noreturn]] void no_complex_kernel(const OpCall& call, ElementType type) {
+[[noreturn]] void no_kernel(const OpCall& call, ElementType type) {
   throw_no_kernel(std::string(call.name) + "_cpu", type);
 }
 
@@ -87,13 +80,13 @@ Value floating_operand(Builder& b, const OpCall& call, ElementType* type) {
 
 std::vector<Value> atan2_rule(Builder& b, const OpCall& call) {
   Operands o = floating_operands(b, call);
-  if (is_complex(o.type)) no_complex_kernel(call, o.type);
+  if (is_complex(o.type)) no_kernel(call, o.type);
   return {b.convert(b.binary(BinaryOp::kAtan2, o.x, o.y), o.type)};
 }
 
 std::vector<Value> copysign_rule(Builder& b, const OpCall& call) {
   Operands o = floating_operands(b, call);
-  if (is_complex(o.type)) no_complex_kernel(call, o.type);
+  if (is_complex(o.type)) no_kernel(call, o.type);
   Value magnitude = b.unary(UnaryOp::kAbs, o.x);
   Value result = b.select(sign_bit_set(b, o.y), b.unary(UnaryOp::kNegate, magnitude), magnitude);
   return {b.convert(result, o.type)};
@@ -222,9 +215,8 @@ Value hurwitz_zeta(Builder& b, Value x, Value q) {
 std::vector<Value> zeta_rule(Builder& b, const OpCall& call) {
   Operands o = floating_operands(b, call);
   Value result = hurwitz_zeta(b, o.x, o.y);
-  Value pole = logical_and(b, compare(b, ComparisonDirection::kLE, o.y, 0),
-                           b.compare(ComparisonDirection::kEQ, o.y, b.unary(UnaryOp::kFloor, o.y)));
-  pole = logical_and(b, pole, compare(b, ComparisonDirection::kGT, o.x, 1));
+  Value pole = logical_and(b, is_nonpositive_integer(b, o.y),
+                           compare(b, ComparisonDirection::kGT, o.x, 1));
   pole = logical_or(b, pole, compare(b, ComparisonDirection::kEQ, o.x, 1));
   result = b.select(pole, full_like(b, kInf, o.x), result);
   Value below_one = compare(b, ComparisonDirection::kLT, o.x, 1);
@@ -239,17 +231,14 @@ Value digamma(Builder& b, Value x) {
   Value result = b.unary(UnaryOp::kDigamma, x);
   Value zero = compare(b, ComparisonDirection::kEQ, x, 0);
   Value pole = b.select(sign_bit_set(b, x), full_like(b, kInf, x), full_like(b, -kInf, x));
-  Value negative_integer =
-      logical_and(b, compare(b, ComparisonDirection::kLT, x, 0),
-                  b.compare(ComparisonDirection::kEQ, x, b.unary(UnaryOp::kFloor, x)));
-  result = b.select(negative_integer, full_like(b, kNaN, x), result);
+  result = b.select(is_nonpositive_integer(b, x), full_like(b, kNaN, x), result);
   return b.select(zero, pole, result);
 }
 
 std::vector<Value> digamma_rule(Builder& b, const OpCall& call) {
   ElementType type;
   Value x = floating_operand(b, call, &type);
-  if (is_complex(type)) no_complex_kernel(call, type);
+  if (is_complex(type)) no_kernel(call, type);
   return {b.convert(digamma(b, x), type)};
 }
 
@@ -291,7 +280,7 @@ std::vector<Value> polygamma_rule(Builder& b, const OpCall& call) {
   if (n < 0) throw InvalidArgument("polygamma(n, x) does not support negative n.");
   Value x = call.tensor(1).value;
   const ElementType type = to_floating(b.element_type(x), call.default_float);
-  if (is_complex(type)) no_complex_kernel(call, type);
+  if (is_complex(type)) no_kernel(call, type);
   x = b.convert(x, opmath_type(type));
   if (n == 0) return {b.convert(digamma(b, x), type)};
   if (n == 1) return {b.convert(trigamma(b, x), type)};
@@ -302,9 +291,8 @@ std::vector<Value> polygamma_rule(Builder& b, const OpCall& call) {
                        hurwitz_zeta(b, full_like(b, static_cast<double>(n + 1), x), x));
   // At the poles (x a non-positive integer) CPU's Cephes zeta is inf, so the
   // result is (-1)^(n+1) n! inf; the series' term there is 0^-(n+1).
-  Value pole = logical_and(b, compare(b, ComparisonDirection::kLE, x, 0),
-                           b.compare(ComparisonDirection::kEQ, x, b.unary(UnaryOp::kFloor, x)));
-  result = b.select(pole, full_like(b, n % 2 == 1 ? kInf : -kInf, x), result);
+  result = b.select(is_nonpositive_integer(b, x), full_like(b, n % 2 == 1 ? kInf : -kInf, x),
+                    result);
   // Cephes's zeta is NaN at q = +inf.
   Value at_inf = compare(b, ComparisonDirection::kEQ, x, kInf);
   return {b.convert(b.select(at_inf, full_like(b, kNaN, x), result), type)};
@@ -328,7 +316,7 @@ std::vector<Value> sinc_rule(Builder& b, const OpCall& call) {
 std::vector<Value> logit_rule(Builder& b, const OpCall& call) {
   ElementType type;
   Value x = floating_operand(b, call, &type);
-  if (is_complex(type)) no_complex_kernel(call, type);
+  if (is_complex(type)) no_kernel(call, type);
   if (call.size() > 1 && !call.is_none(1)) {
     const double eps = call.double_at(1);
     Value low = full_like(b, eps, x);
@@ -343,7 +331,7 @@ std::vector<Value> logit_rule(Builder& b, const OpCall& call) {
 // it is 0 (the clamp's gradient), or NaN outside [0, 1] without eps.
 std::vector<Value> logit_backward_rule(Builder& b, const OpCall& call) {
   const ElementType type = result_type(b, {call.tensor(0), call.tensor(1)}, call.default_float);
-  if (!is_floating(type)) no_complex_kernel(call, type);
+  if (!is_floating(type)) no_kernel(call, type);
   std::vector<Value> v =
       promote_and_broadcast(b, {call.tensor(0).value, call.tensor(1).value}, opmath_type(type));
   Value grad = v[0], x = v[1];
@@ -360,7 +348,7 @@ std::vector<Value> logit_backward_rule(Builder& b, const OpCall& call) {
 std::vector<Value> entr_rule(Builder& b, const OpCall& call) {
   ElementType type;
   Value x = floating_operand(b, call, &type);
-  if (is_complex(type)) no_complex_kernel(call, type);
+  if (is_complex(type)) no_kernel(call, type);
   Value result = b.unary(UnaryOp::kNegate, b.mul(x, b.unary(UnaryOp::kLog, x)));
   result = b.select(compare(b, ComparisonDirection::kEQ, x, 0), full_like(b, 0, x), result);
   result = b.select(compare(b, ComparisonDirection::kLT, x, 0), full_like(b, -kInf, x), result);

@@ -7,6 +7,7 @@
 
 #include "lowering/broadcast.h"
 #include "lowering/dtype_names.h"
+#include "lowering/float_classes.h"
 #include "lowering/nan_extremum.h"
 #include "lowering/prefix_scan.h"
 #include "lowering/rule_table.h"
@@ -17,8 +18,6 @@ namespace {
 using stablehlo::BinaryOp;
 using stablehlo::ComparisonDirection;
 using stablehlo::UnaryOp;
-
-Value is_nan(Builder& b, Value x) { return b.compare(ComparisonDirection::kNE, x, x); }
 
 // cummax(self, dim) / cummin(self, dim) -> (values, indices)
 std::vector<Value> cumulative_extreme(Builder& b, const OpCall& call, bool is_max) {
