@@ -143,7 +143,9 @@ void copy_on_device(const at::Tensor& self, const at::Tensor& src, bool non_bloc
 
 }  // namespace
 
-at::Tensor to_host_contiguous(const at::Tensor& src, const char* reason) {
+namespace {
+
+at::Tensor read_to_host(const at::Tensor& src, const char* reason) {
   at::Tensor host = at::empty(src.sizes(), src.options().device(c10::kCPU));
   if (src.numel() == 0) return host;
   engine::StorageValue& storage = storage_value(src);
@@ -180,6 +182,15 @@ at::Tensor to_host_contiguous(const at::Tensor& src, const char* reason) {
     buffer = run_program(b.finish({view}), inputs, storage.device_index()).at(0);
   }
   runtime().to_host(*buffer, host.mutable_data_ptr());
+  return host;
+}
+
+}  // namespace
+
+at::Tensor to_host_contiguous(const at::Tensor& src, const char* reason) {
+  at::Tensor host = read_to_host(src, reason);
+  // The host waited for the device: checks of the programs run so far report here.
+  raise_device_errors();
   return host;
 }
 

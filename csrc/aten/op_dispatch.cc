@@ -98,6 +98,10 @@ void run_op(const OpPlan& plan, torch::jit::Stack* stack, size_t first) {
   engine::Runtime& rt = runtime();
   if (!rt.fusing()) {
     finish_returns(plan, stack, first, run_traced(call));
+    // Debug mode waited for the op; a host value was waited for too.
+    if (rt.mode() == engine::EagerMode::kDebug || call.returns_host_values()) {
+      raise_device_errors();
+    }
     return;
   }
   engine::PendingTrace& trace = rt.pending(call.device());
@@ -105,6 +109,7 @@ void run_op(const OpPlan& plan, torch::jit::Stack* stack, size_t first) {
     // A bool or number for the host: what is pending runs first, then this op.
     trace.flush("host_scalar");
     finish_returns(plan, stack, first, run_traced(call));
+    raise_device_errors();
     return;
   }
   std::lock_guard<std::recursive_mutex> lock(trace.mutex());

@@ -101,8 +101,11 @@ PYBIND11_MODULE(_C, m) {
   m.def("_platform_version", [] { return runtime().client().platform_version(); });
   m.def("_plugin_attributes", &plugin_attributes);
   m.def("_synchronize", [] {
-    py::gil_scoped_release no_gil;
-    runtime().synchronize();
+    {
+      py::gil_scoped_release no_gil;
+      runtime().synchronize();
+    }
+    raise_device_errors();
   });
   m.def("_metrics", &metrics);
   m.def("_eager_mode", [] {

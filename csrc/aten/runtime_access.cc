@@ -65,4 +65,14 @@ bool runtime_started() {
   return s.runtime != nullptr;
 }
 
+void raise_device_errors() {
+  if (!runtime_started()) return;
+  try {
+    runtime().checks().raise_pending();
+  } catch (const engine::DeviceAssertion& e) {
+    if (e.kind() == lowering::CheckKind::kIndex) TORCH_CHECK_INDEX(false, e.what());
+    TORCH_CHECK(false, e.what());
+  }
+}
+
 }  // namespace torch_pjrt::aten

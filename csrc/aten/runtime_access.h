@@ -12,5 +12,9 @@ void configure_runtime(const engine::RuntimeOptions& options);
 void configure_executables(const engine::ExecutableCacheOptions& options);
 engine::Runtime& runtime();
 bool runtime_started();
+// Raises, as PyTorch's IndexError or RuntimeError, the first failed device
+// check of the programs run so far (DESIGN.md, "Errors only the device can
+// see"). Called where the host waits on the device anyway.
+void raise_device_errors();
 
 }  // namespace torch_pjrt::aten

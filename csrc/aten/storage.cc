@@ -133,7 +133,10 @@ class TpuGuardImpl final : public c10::impl::DeviceGuardImplInterface {
   void block(void*, const c10::Stream&) const override {}
   bool queryEvent(void*) const override { return true; }
   void destroyEvent(void*, const c10::DeviceIndex) const noexcept override {}
-  void synchronizeDevice(const c10::DeviceIndex) const override { runtime().synchronize(); }
+  void synchronizeDevice(const c10::DeviceIndex) const override {
+    runtime().synchronize();
+    raise_device_errors();
+  }
 };
 
 C10_REGISTER_GUARD_IMPL(PrivateUse1, TpuGuardImpl)

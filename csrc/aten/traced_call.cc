@@ -101,8 +101,7 @@ TracedCall::TracedCall(const OpPlan& plan, const torch::jit::Stack& stack, size_
   }
 }
 
-void TracedCall::check_scalar_range(const torch::jit::Stack& stack,
-                                    size_t first_argument) const {
+void TracedCall::check_scalar_range(const torch::jit::Stack& stack, size_t first_argument) const {
   const c10::IValue& self = stack[first_argument + plan_.functional_args[0]];
   if (!self.isTensor() || !self.toTensor().defined()) return;
   std::vector<c10::Scalar> scalars;
@@ -140,8 +139,7 @@ void TracedCall::check_scalar_range(const torch::jit::Stack& stack,
   for (const c10::Scalar& scalar : scalars) {
     try {
       AT_DISPATCH_ALL_TYPES_AND_COMPLEX_AND3(at::kBool, at::kHalf, at::kBFloat16, type,
-                                             "scalar_range",
-                                             [&] { (void)scalar.to<scalar_t>(); });
+                                             "scalar_range", [&] { (void)scalar.to<scalar_t>(); });
     } catch (const std::runtime_error& e) {  // c10::checked_convert's overflow report
       TORCH_CHECK(false, plan_.qualified_name, ": ", e.what());
     }
@@ -433,6 +431,8 @@ TracedCall::Emitted TracedCall::emit(stablehlo::Builder& b,
       break;
   }
   call.out_element_types = out_element_types_;
+  Emitted emitted;
+  call.checks = &emitted.checks;
   call.args.reserve(arguments_.size());
   for (const auto& argument : arguments_) {
     if (const auto* slot = std::get_if<TensorSlot>(&argument)) {
@@ -456,7 +456,6 @@ TracedCall::Emitted TracedCall::emit(stablehlo::Builder& b,
 
   std::vector<Value> results = plan_.rule->rule(b, call);
 
-  Emitted emitted;
   emitted.aliases.assign(inputs_.size(), -1);
   std::vector<engine::OutputAction>& actions = emitted.actions;
   std::vector<Value>& outputs = emitted.outputs;
@@ -549,6 +548,12 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
   for (const CallInput& input : inputs_) parameters.push_back(b.parameter(input.type));
   Emitted emitted = emit(b, parameters);
   auto compiled = std::make_shared<engine::CompiledCall>();
+  if (!emitted.checks.empty()) {
+    emitted.outputs.push_back(
+        lowering::pack_error_word(b, lowering::fold_checks(b, std::nullopt, emitted.checks, 1)));
+    emitted.actions.push_back(engine::OutputAction{engine::OutputAction::Kind::kErrorWord, 0});
+    compiled->checks = checked_sites(emitted.checks);
+  }
   compiled->outputs = std::move(emitted.actions);
   stablehlo::Function function = b.finish(emitted.outputs);
   for (size_t i = 0; i < emitted.aliases.size(); ++i) {
@@ -557,6 +562,15 @@ std::shared_ptr<const engine::CompiledCall> TracedCall::trace() const {
   if (!compiled->donatable_inputs.empty()) function.parameter_aliases = std::move(emitted.aliases);
   compiled->executable = runtime().executables().get_or_compile(function, plan_.qualified_name);
   return compiled;
+}
+
+std::shared_ptr<const engine::CheckedSites> TracedCall::checked_sites(
+    const std::vector<lowering::DeviceCheck>& checks) const {
+  auto sites = std::make_shared<engine::CheckedSites>();
+  for (const lowering::DeviceCheck& check : checks) {
+    sites->push_back(engine::CheckedSite{plan_.qualified_name, check.site});
+  }
+  return sites;
 }
 
 bool TracedCall::returns_host_values() const {
@@ -589,6 +603,7 @@ std::vector<c10::IValue> TracedCall::record(engine::PendingTrace& trace) const {
     trace.rollback(mark);
     throw;
   }
+  if (!emitted.checks.empty()) trace.add_checks(*checked_sites(emitted.checks), emitted.checks);
   std::vector<c10::IValue> returned;
   for (size_t i = 0; i < emitted.actions.size(); ++i) {
     const engine::OutputAction& action = emitted.actions[i];
@@ -643,6 +658,9 @@ std::vector<c10::IValue> TracedCall::execute(const engine::CompiledCall& compile
         storage_value(slot.tensor).bind(buffer);
         break;
       }
+      case engine::OutputAction::Kind::kErrorWord:
+        rt.checks().add(buffer, compiled.checks);
+        break;
       case engine::OutputAction::Kind::kHostScalar: {
         const TensorType& type = buffer->type();
         std::array<uint8_t, 16> bytes{};

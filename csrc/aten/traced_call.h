@@ -77,7 +77,11 @@ class TracedCall {
     // Per input: the output (a rebound storage's new value) it may donate its
     // buffer to, or -1.
     std::vector<int32_t> aliases;
+    // The rule's checks on the data, reported through an error word.
+    std::vector<lowering::DeviceCheck> checks;
   };
+  std::shared_ptr<const engine::CheckedSites> checked_sites(
+      const std::vector<lowering::DeviceCheck>& checks) const;
   // The rule applied to `parameters` (one value per input), plus the writes
   // into mutated arguments.
   Emitted emit(stablehlo::Builder& b, const std::vector<stablehlo::Value>& parameters) const;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/device_checks.h"
 #include "engine/executable_cache.h"
 
 namespace torch_pjrt::engine {
@@ -17,6 +18,7 @@ struct OutputAction {
     kNewTensor,   // a fresh contiguous tensor of the output's type
     kRebind,      // the new value of the storage of argument `argument`
     kHostScalar,  // a non-tensor return (bool, int, float) read to the host
+    kErrorWord,   // the program's checks on the data (lowering::ErrorWord)
   };
   Kind kind = Kind::kNewTensor;
   size_t argument = 0;
@@ -31,6 +33,8 @@ struct CompiledCall {
   // Inputs the program aliases to an output (a storage's old buffer to its
   // new value): donated at run time when nothing else holds them.
   std::vector<int64_t> donatable_inputs;
+  // What the error word's codes stand for; null when the op checks nothing.
+  std::shared_ptr<const CheckedSites> checks;
 };
 
 class CompiledCallCache {

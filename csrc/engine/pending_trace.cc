@@ -36,6 +36,8 @@ void PendingTrace::reset() {
   input_of_buffer_.clear();
   deferred_.clear();
   op_names_.clear();
+  error_word_.reset();
+  check_sites_ = std::make_shared<CheckedSites>();
   prefix_hashes_.assign(1, 0);
   positions_.clear();
   loop_closed_ = false;
@@ -84,6 +86,13 @@ std::shared_ptr<DeferredValue> PendingTrace::defer(stablehlo::Value value) {
   deferred->device_index = device_index_;
   deferred_.push_back(deferred);
   return deferred;
+}
+
+void PendingTrace::add_checks(const CheckedSites& sites,
+                              const std::vector<lowering::DeviceCheck>& checks) {
+  const int64_t first_code = static_cast<int64_t>(check_sites_->size()) + 1;
+  error_word_ = lowering::fold_checks(*builder_, error_word_, checks, first_code);
+  check_sites_->insert(check_sites_->end(), sites.begin(), sites.end());
 }
 
 PendingTrace::Mark PendingTrace::mark() const {
@@ -214,6 +223,12 @@ void PendingTrace::flush(const std::string& reason) {
       targets.push_back(std::move(value));
     }
   }
+  // The checks run even when nobody holds a result: an error is never dropped.
+  std::shared_ptr<const CheckedSites> check_sites;
+  if (error_word_) {
+    results.push_back(lowering::pack_error_word(*builder_, *error_word_));
+    check_sites = check_sites_;
+  }
   previous_ops_ = op_names_.size();
   previous_hash_ = prefix_hashes_.back();
   remember_tail_iteration();
@@ -223,7 +238,7 @@ void PendingTrace::flush(const std::string& reason) {
   std::vector<Input> inputs = std::move(inputs_);
   reset();
   runtime_.metrics().count_flush(reason, ops);
-  if (targets.empty()) return;  // nobody holds a result: nothing to run
+  if (results.empty()) return;  // nobody holds a result: nothing to run
 
   try {
     stablehlo::Function function = builder->finish(results);
@@ -285,6 +300,9 @@ void PendingTrace::flush(const std::string& reason) {
     for (size_t j = 0; j < targets.size(); ++j) {
       targets[j]->result = std::move(outputs[positions[j]]);
     }
+    if (check_sites) {
+      runtime_.checks().add(std::move(outputs[positions[targets.size()]]), check_sites);
+    }
   } catch (const std::exception& e) {
     std::string message = "torch_pjrt: the fused program of " + std::to_string(ops) + " op(s) [" +
                           describe_ops(names) + "] failed (flushed for " + reason +
@@ -295,8 +313,8 @@ void PendingTrace::flush(const std::string& reason) {
 }
 
 std::shared_ptr<const Executable> PendingTrace::program_for(const stablehlo::Function& function,
-                                                           const std::vector<bool>& dead_inputs,
-                                                           std::vector<size_t>& positions) {
+                                                            const std::vector<bool>& dead_inputs,
+                                                            std::vector<size_t>& positions) {
   stablehlo::Function::BodyKey key = function.body_key();
   if (programs_.size() >= kRememberedBodies && !programs_.count(key.hash)) programs_.clear();
   std::vector<Program>& programs = programs_[key.hash];

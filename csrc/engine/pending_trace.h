@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/device_buffer.h"
+#include "engine/device_checks.h"
 #include "engine/storage_value.h"
 #include "stablehlo/builder.h"
 
@@ -53,6 +55,10 @@ class PendingTrace {
   };
   Mark mark() const;
   void rollback(const Mark& mark);
+
+  // The checks on the data an op just recorded made (sites[i] is checks[i]'s):
+  // folded into the trace's one error word, which the flush returns.
+  void add_checks(const CheckedSites& sites, const std::vector<lowering::DeviceCheck>& checks);
 
   // Records one finished op: its name for messages and its signature for the
   // loop detector. Flushes at the size bound; notes when the op closed a loop
@@ -112,6 +118,8 @@ class PendingTrace {
   std::unordered_map<const DeviceBuffer*, size_t> input_of_buffer_;
   std::vector<std::weak_ptr<DeferredValue>> deferred_;
   std::vector<std::string> op_names_;
+  std::optional<lowering::ErrorWord> error_word_;
+  std::shared_ptr<CheckedSites> check_sites_;
   // Polynomial prefix hashes of the op signatures since the last flush, and
   // the powers of their base, for an O(1) "is this a square" test per op.
   std::vector<uint64_t> prefix_hashes_{0};

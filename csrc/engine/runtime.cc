@@ -22,7 +22,8 @@ void drop_finished(std::vector<std::unique_ptr<pjrt::Event>>& pending) {
 
 }  // namespace
 
-Runtime::Runtime(const RuntimeOptions& options) : options_(options) {
+Runtime::Runtime(const RuntimeOptions& options)
+    : options_(options), checks_(options.mode == EagerMode::kDebug) {
   auto plugin = pjrt::Plugin::load(options.plugin_path);
   client_ = pjrt::Client::create(plugin, client_options(options));
   executables_ = std::make_unique<ExecutableCache>(*client_, metrics_, options.executables);

@@ -10,6 +10,7 @@
 
 #include "engine/compiled_call.h"
 #include "engine/device_buffer.h"
+#include "engine/device_checks.h"
 #include "engine/executable_cache.h"
 #include "engine/metrics.h"
 #include "engine/pending_trace.h"
@@ -54,6 +55,7 @@ class Runtime {
   Metrics& metrics() { return metrics_; }
   ExecutableCache& executables() { return *executables_; }
   CompiledCallCache& calls() { return calls_; }
+  DeviceChecks& checks() { return checks_; }
   const pjrt::Client& client() const { return *client_; }
 
   int device_count() const;
@@ -86,6 +88,7 @@ class Runtime {
   std::unique_ptr<pjrt::Client> client_;
   std::unique_ptr<ExecutableCache> executables_;
   CompiledCallCache calls_;
+  DeviceChecks checks_;
   std::mutex traces_mutex_;
   std::vector<std::unique_ptr<PendingTrace>> traces_;  // by device index
   std::atomic<int> graph_scopes_{0};

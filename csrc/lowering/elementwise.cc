@@ -174,8 +174,9 @@ Value python_remainder(Builder& b, Value x, Value y) {
   return b.select(adjust, b.add(mod, y), mod);
 }
 
-// Integer division by zero raises ZeroDivisionError on PyTorch's CPU; device
-// values cannot be checked while building, so those elements get XLA's result.
+// Integer division by zero raises ZeroDivisionError on PyTorch's CPU; only the
+// device sees the divisor's values, so the program checks them (DESIGN.md,
+// "Errors only the device can see").
 Value divide(Builder& b, const OpCall& call, const TensorArg& lhs, const TensorArg& rhs,
              std::string_view rounding_mode) {
   if (rounding_mode.empty()) {
@@ -195,7 +196,10 @@ Value divide(Builder& b, const OpCall& call, const TensorArg& lhs, const TensorA
   Value y = p.values[1];
   if (p.type == ElementType::kPred)
     throw_no_kernel(floor ? "div_floor_cpu" : "div_trunc_cpu", p.type);
-  if (is_integral(p.type)) return floor ? integer_floor_divide(b, x, y) : b.div(x, y);
+  if (is_integral(p.type)) {
+    call.check_on_device(check_nonzero_divisor(b, y));
+    return floor ? integer_floor_divide(b, x, y) : b.div(x, y);
+  }
   if (is_complex(p.type)) {
     throw InvalidArgument(std::string("div_") + (floor ? "floor" : "trunc") +
                           " does not support complex inputs");
@@ -226,6 +230,7 @@ std::vector<Value> remainder_like_rule(Builder& b, const OpCall& call) {
   Promoted p = promote(b, call, {call.tensor(0), call.tensor(1)});
   const std::string_view kernel = python_sign ? "remainder_cpu" : "fmod_cpu";
   if (p.type == ElementType::kPred || is_complex(p.type)) throw_no_kernel(kernel, p.type);
+  if (is_integral(p.type)) call.check_on_device(check_nonzero_divisor(b, p.values[1]));
   return {b.convert(fn(b, p.values[0], p.values[1]), p.type)};
 }
 

@@ -108,6 +108,22 @@ Value gather_slices(Builder& b, Value operand, int64_t dim, Value indices) {
   return b.gather(operand, b.reshape(indices, start_dims), dn, slice_sizes);
 }
 
+// --- checks of index values on the device ----------------------------------------
+
+std::string bounds_message(int64_t dim, int64_t size) {
+  return "index {} is out of bounds for dimension " + std::to_string(dim) + " with size " +
+         std::to_string(size);
+}
+
+// Adds a device check that every element of `index` lies in [low, high).
+// _unsafe_index and _unsafe_index_put promise that it does (PyTorch checks
+// nothing there either: decompositions compute such indices themselves).
+void check_bounds(Builder& b, const OpCall& call, Value index, int64_t low, int64_t high,
+                  CheckKind kind, std::string message) {
+  if (call.name.starts_with("_unsafe") || b.type(index).numel() == 0) return;
+  call.check_on_device(check_in_range(b, index, low, high, CheckSite{kind, std::move(message)}));
+}
+
 // --- index_select / embedding ----------------------------------------------------
 
 std::vector<Value> index_select_rule(Builder& b, const OpCall& call) {
@@ -129,6 +145,16 @@ std::vector<Value> index_select_rule(Builder& b, const OpCall& call) {
   }
   if (b.dims(self)[dim] == 0 && count > 0) {
     throw InvalidArgument("index_select(): self indexing axis dim should be positive");
+  }
+  const int64_t size = b.dims(self)[dim];
+  if (dim == 1) {
+    // CPU's kernel for dim 1 reports its own way (a RuntimeError).
+    check_bounds(b, call, index, 0, size, CheckKind::kRuntime,
+                 "INDICES element is out of DATA bounds, id={} axis_dim=" + std::to_string(size));
+  } else {
+    check_bounds(b, call, index, 0, size, CheckKind::kIndex,
+                 "index out of range in self (index {}, dimension " + std::to_string(dim) +
+                     " with size " + std::to_string(size) + ")");
   }
   return {gather_slices(b, self, dim, b.reshape(index, {count}))};
 }
@@ -153,6 +179,10 @@ std::vector<Value> embedding_rule(Builder& b, const OpCall& call) {
   if (b.dims(weight)[0] == 0 && b.type(indices).numel() > 0) {
     throw IndexOutOfRange("index out of range in self");
   }
+  const int64_t rows = b.dims(weight)[0];
+  check_bounds(
+      b, call, indices, 0, rows, CheckKind::kIndex,
+      "index out of range in self (index {}, weight with " + std::to_string(rows) + " rows)");
   return {gather_slices(b, weight, 0, indices)};
 }
 
@@ -240,8 +270,8 @@ struct IndexPlan {
   throw IndexOutOfRange("tensors used as indices must be long, int, byte or bool tensors");
 }
 
-IndexPlan plan_indexing(Builder& b, Value self, const std::vector<std::optional<TensorArg>>& list,
-                        const char* op) {
+IndexPlan plan_indexing(Builder& b, const OpCall& call, Value self,
+                        const std::vector<std::optional<TensorArg>>& list, const char* op) {
   const std::vector<int64_t>& self_dims = b.dims(self);
   const int64_t rank = static_cast<int64_t>(self_dims.size());
   if (list.empty()) throw IndexOutOfRange("at least one index must be provided");
@@ -312,8 +342,11 @@ IndexPlan plan_indexing(Builder& b, Value self, const std::vector<std::optional<
   column_dims.push_back(1);
   std::vector<Value> columns;
   for (size_t k = 0; k < indices.size(); ++k) {
+    const int64_t dim = plan.indexed_dims[k];
+    check_bounds(b, call, indices[k], -self_dims[dim], self_dims[dim], CheckKind::kIndex,
+                 bounds_message(dim, self_dims[dim]));
     const Value index = broadcast_to(b, indices[k], plan.batch_dims);
-    const Value wrapped = wrap_negative(b, index, self_dims[plan.indexed_dims[k]]);
+    const Value wrapped = wrap_negative(b, index, self_dims[dim]);
     columns.push_back(b.reshape(wrapped, column_dims));
   }
   plan.start_indices = columns.size() == 1 ? columns[0] : b.concatenate(columns, batch_rank);
@@ -327,7 +360,7 @@ std::vector<Value> index_rule(Builder& b, const OpCall& call) {
       !list.empty()) {
     return {self};  // only full slices
   }
-  const IndexPlan plan = plan_indexing(b, self, list, "index");
+  const IndexPlan plan = plan_indexing(b, call, self, list, "index");
   if (numel(plan.result_dims) == 0) return {b.zeros({b.element_type(self), plan.result_dims})};
   GatherDimensions dn;
   dn.offset_dims = plan.window_positions;
@@ -435,7 +468,7 @@ std::vector<Value> index_put_rule(Builder& b, const OpCall& call) {
                                                      : b.add(self, spread))
                        : spread};
   }
-  const IndexPlan plan = plan_indexing(b, self, list, "index_put");
+  const IndexPlan plan = plan_indexing(b, call, self, list, "index_put");
   Value updates;
   try {
     updates = broadcast_to(b, values, plan.result_dims);
@@ -512,6 +545,8 @@ std::vector<Value> gather_rule(Builder& b, const OpCall& call) {
     throw IndexOutOfRange("index is out of bounds for dimension " + std::to_string(dim) +
                           " with size 0");
   }
+  check_bounds(b, call, index, 0, b.dims(source)[dim], CheckKind::kRuntime,
+               bounds_message(dim, b.dims(source)[dim]));
   GatherDimensions dn;
   dn.collapsed_slice_dims = iota_list(0, rank);
   dn.start_index_map = iota_list(0, rank);
@@ -543,7 +578,7 @@ Value scatter_along(Builder& b, Value self, int64_t dim, Value index, Value src,
 }
 
 // The checks scatter, scatter_add and scatter_reduce share; returns the wrapped dim.
-int64_t check_scatter(const Builder& b, Value self, int64_t dim, Value index,
+int64_t check_scatter(Builder& b, const OpCall& call, Value self, int64_t dim, Value index,
                       std::optional<Value> src) {
   const int64_t wrapped = wrap_dim(dim, b.rank(self));
   check_gather_scatter_index(b, index, "scatter");
@@ -571,6 +606,8 @@ int64_t check_scatter(const Builder& b, Value self, int64_t dim, Value index,
     throw IndexOutOfRange("index is out of bounds for dimension " + std::to_string(wrapped) +
                           " with size 0");
   }
+  check_bounds(b, call, index, 0, size_at(self, wrapped), CheckKind::kRuntime,
+               bounds_message(wrapped, size_at(self, wrapped)));
   return wrapped;
 }
 
@@ -581,7 +618,7 @@ std::vector<Value> scatter_rule(Builder& b, const OpCall& call) {
   const TensorArg& src_arg = call.tensor(3);
   const ElementType type = b.element_type(self);
   const bool is_value = src_arg.is_scalar || call.overload.starts_with("value");
-  const int64_t dim = check_scatter(b, self, call.int_at(1), index,
+  const int64_t dim = check_scatter(b, call, self, call.int_at(1), index,
                                     is_value ? std::nullopt : std::optional<Value>(src_arg.value));
   const Value src =
       is_value ? broadcast_to(b, b.convert(src_arg.value, type), b.dims(index)) : src_arg.value;
@@ -603,7 +640,7 @@ std::vector<Value> scatter_add_rule(Builder& b, const OpCall& call) {
   const Value self = call.tensor(0).value;
   const Value index = call.tensor(2).value;
   const Value src = call.tensor(3).value;
-  const int64_t dim = check_scatter(b, self, call.int_at(1), index, src);
+  const int64_t dim = check_scatter(b, call, self, call.int_at(1), index, src);
   const ElementType type = b.element_type(self);
   const ElementType compute = opmath_type(type);
   const Value result = scatter_along(b, b.convert(self, compute), dim, index,
@@ -656,7 +693,7 @@ std::vector<Value> scatter_reduce_rule(Builder& b, const OpCall& call) {
   const Value src = call.tensor(3).value;
   const std::string_view reduce = call.string_at(4);
   const bool include_self = call.size() <= 5 || call.bool_at(5);
-  const int64_t dim = check_scatter(b, self, call.int_at(1), index, src);
+  const int64_t dim = check_scatter(b, call, self, call.int_at(1), index, src);
   const ElementType type = b.element_type(self);
   const ElementType compute = opmath_type(type);
   const TensorType compute_type{compute, b.dims(self)};
@@ -769,6 +806,8 @@ std::vector<Value> index_add_rule(Builder& b, const OpCall& call) {
   if (count > 0 && !self_dims.empty() && self_dims[dim] == 0) {
     throw IndexOutOfRange("index out of range in self");
   }
+  const int64_t size = self_dims.empty() ? 1 : self_dims[dim];
+  check_bounds(b, call, index, 0, size, CheckKind::kRuntime, bounds_message(dim, size));
 
   const ElementType compute = opmath_type(type);
   Value updates = b.convert(source, compute);
@@ -833,6 +872,9 @@ std::vector<Value> index_copy_rule(Builder& b, const OpCall& call) {
     throw IndexOutOfRange("index_copy_(): index is out of bounds for dimension " +
                           std::to_string(dim) + " with size 0");
   }
+  const int64_t size = self_dims.empty() ? 1 : self_dims[dim];
+  check_bounds(b, call, index, 0, size, CheckKind::kIndex,
+               "index_copy_(): " + bounds_message(dim, size));
   // A 0-d self takes a [1] source and the other way round.
   std::vector<int64_t> rows_dims = self_dims;
   if (!rows_dims.empty()) rows_dims[dim] = count;
@@ -866,6 +908,7 @@ std::vector<Value> index_fill_rule(Builder& b, const OpCall& call) {
     throw IndexOutOfRange("index 0 is out of bounds for dimension " + std::to_string(dim) +
                           " with size 0");
   }
+  check_bounds(b, call, index, -size, size, CheckKind::kIndex, bounds_message(dim, size));
   std::vector<int64_t> rows_dims = self_dims;
   if (!rows_dims.empty()) rows_dims[dim] = count;
   const Value fill = b.convert(value.value, b.element_type(self));
@@ -884,6 +927,11 @@ void check_long_index(const Builder& b, Value index, const char* op) {
   }
 }
 
+std::string flat_bounds_message(int64_t total) {
+  return "out of range: tried to access index {} on a tensor of " + std::to_string(total) +
+         " elements.";
+}
+
 std::vector<Value> take_rule(Builder& b, const OpCall& call) {
   const Value self = call.tensor(0).value;
   const Value index = call.tensor(1).value;
@@ -892,6 +940,7 @@ std::vector<Value> take_rule(Builder& b, const OpCall& call) {
   if (total == 0 && b.type(index).numel() > 0) {
     throw IndexOutOfRange("out of range: tried to access index 0 on an empty tensor.");
   }
+  check_bounds(b, call, index, -total, total, CheckKind::kIndex, flat_bounds_message(total));
   const Value flat = b.reshape(self, {total});
   return {gather_slices(b, flat, 0, wrap_negative(b, index, total))};
 }
@@ -920,6 +969,7 @@ std::vector<Value> put_rule(Builder& b, const OpCall& call) {
   const int64_t total = b.type(self).numel();
   if (count == 0) return {self};
   if (total == 0) throw IndexOutOfRange("put_(): Tried to put elements into an empty tensor");
+  check_bounds(b, call, index, -total, total, CheckKind::kIndex, flat_bounds_message(total));
   const Value positions = wrap_negative(b, b.reshape(index, {count}), total);
   const ElementType compute = accumulate ? opmath_type(type) : type;
   const Value flat = b.convert(b.reshape(self, {total}), compute);
@@ -948,8 +998,7 @@ void add_indexing_rules(RuleTable& table) {
   table.add("scatter_reduce", {&scatter_reduce_rule, {}});
   table.add("index_add", {&index_add_rule, {}});
   table.add("index_copy", {&index_copy_rule, {}});
-  table.add("index_fill",
-            with_scalar_range(&index_fill_rule, RuleInfo::ScalarRange::kSelfDtype));
+  table.add("index_fill", with_scalar_range(&index_fill_rule, RuleInfo::ScalarRange::kSelfDtype));
   table.add("take", {&take_rule, {}});
   table.add("put", {&put_rule, {}});
 }

@@ -35,6 +35,10 @@ const T& get(const OpCall& call, size_t i, const char* expected) {
 
 }  // namespace
 
+void OpCall::check_on_device(DeviceCheck check) const {
+  if (checks != nullptr) checks->push_back(std::move(check));
+}
+
 bool OpCall::is_none(size_t i) const { return std::holds_alternative<NoneArg>(arg_at(*this, i)); }
 
 const TensorArg& OpCall::tensor(size_t i) const { return get<TensorArg>(*this, i, "Tensor"); }

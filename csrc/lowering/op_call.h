@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "lowering/device_check.h"
 #include "stablehlo/builder.h"
 
 namespace torch_pjrt::lowering {
@@ -86,6 +87,12 @@ struct OpCall {
   // For out= calls, the dtypes of the out tensors (the only dtype source of
   // factories such as arange.out); empty for functional and in-place calls.
   std::vector<ElementType> out_element_types;
+  // Where the rule's checks on the data go (DESIGN.md, "Errors only the device
+  // can see"); null where nobody reports them (a rule run on its own).
+  std::vector<DeviceCheck>* checks = nullptr;
+
+  // Adds a check the program computes; it fails at run time, not here.
+  void check_on_device(DeviceCheck check) const;
 
   size_t size() const { return args.size(); }
   bool is_none(size_t i) const;

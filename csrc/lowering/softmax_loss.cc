@@ -4,10 +4,9 @@
 //
 // Half types compute in f32 and round once. Softmax subtracts the row max
 // before exp. nll_loss picks each sample's class with a one-hot mask (iota ==
-// target) that XLA fuses into the reduction instead of a gather; a target out of
-// [0, C) other than ignore_index matches no class and contributes 0, where
-// PyTorch raises "Target 7 is out of bounds" — checking it would need a device
-// to host sync. Likewise binary_cross_entropy does not check 0 <= input <= 1.
+// target) that XLA fuses into the reduction instead of a gather; targets out of
+// [0, C) are found by a check the program computes (reported at the next
+// synchronization). binary_cross_entropy does not check 0 <= input <= 1.
 
 #include <cstdint>
 #include <limits>
@@ -289,6 +288,13 @@ Value pick(Builder& b, Value mask, Value values) {
 
 std::vector<Value> nll_forward(Builder& b, const OpCall& call, bool spatial) {
   const NllProblem p = make_nll_problem(b, call, 0, spatial);
+  // A target outside [0, C) matches no class, which would silently count as
+  // a zero loss; CPU raises, so the program checks (ignore_index excepted).
+  if (b.type(p.target).numel() > 0) {
+    call.check_on_device(check_in_range(b, p.target, 0, b.dims(p.input)[1],
+                                        CheckSite{CheckKind::kIndex, "Target {} is out of bounds."},
+                                        p.ignore_index));
+  }
   const int64_t reduction = call.int_at(3);
   Value mask = target_mask(b, p);
   Value class_weights = weight_per_element(b, p);

@@ -33,22 +33,25 @@ def unique_positions(shape, dim, size, seed=0):
     return rows.reshape(moved).movedim(-1, dim).contiguous()
 
 
-def device_does_not_crash(fn, *args):
-    """For inputs CPU rejects by looking at index values: the device cannot
-    check them without a sync, so it may return a result (clamped reads,
-    dropped writes) or raise the CPU's exception type, but nothing else."""
+def raises_by_the_next_sync(fn, *args):
+    """For inputs CPU rejects by looking at index values: only the device sees
+    them, so its check raises CPU's exception type at the latest when the
+    result is read (test_device_errors.py covers every such op)."""
+    expected = check_raises_on_cpu(fn, *args)
+    with pytest.raises(type(expected)):
+        result = fn(*to_device(list(args)))
+        if isinstance(result, torch.Tensor):
+            result.cpu()
+        else:
+            torch.tpu.synchronize()
+
+
+def check_raises_on_cpu(fn, *args):
     try:
         fn(*[a.clone() if isinstance(a, torch.Tensor) else a for a in args])
-    except (IndexError, RuntimeError):
-        pass
-    else:
-        raise AssertionError("CPU accepts the input")
-    try:
-        result = fn(*to_device(list(args)))
-    except (IndexError, RuntimeError):
-        return
-    if isinstance(result, torch.Tensor):
-        result.cpu()
+    except (IndexError, RuntimeError) as error:
+        return error
+    raise AssertionError("CPU accepts the input")
 
 
 # ---------------------------------------------------------------- cat / stack
@@ -241,8 +244,8 @@ def test_index_read_errors():
     check_raises(lambda t, i: t[i], x, index([0, 1], torch.int16))
     check_raises(lambda t, i, j: t[i, j], x, index([0, 1]), index([0, 1, 2]))
     check_raises(lambda t, i: t[i, i, i], x, index([0]))
-    device_does_not_crash(lambda t, i: t[i], x, index([3]))
-    device_does_not_crash(lambda t, i: t[i], x, index([-4]))
+    raises_by_the_next_sync(lambda t, i: t[i], x, index([3]))
+    raises_by_the_next_sync(lambda t, i: t[i], x, index([-4]))
 
 
 def test_index_read_bool_mask():
@@ -328,7 +331,7 @@ def test_index_put_errors():
     check_raises(lambda t, i, v: t.index_put_((i,), v), x, index([0, 1]), make((3,), torch.float32))
     check_raises(lambda t, i, v: t.index_put_((i,), v), x, torch.tensor([0.0]),
                  make((4,), torch.float32))
-    device_does_not_crash(lambda t, i, v: t.index_put_((i,), v), x, index([5]),
+    raises_by_the_next_sync(lambda t, i, v: t.index_put_((i,), v), x, index([5]),
                           make((4,), torch.float32))
 
 
@@ -353,7 +356,7 @@ def test_index_select_edges_and_errors():
     check_raises(lambda t, i: t.index_select(0, i), x, index([0], torch.int16))
     check_raises(lambda t, i: t.index_select(0, i), x, index([[0]]))
     check_raises(lambda t, i: t.index_select(2, i), x, index([0]))
-    device_does_not_crash(lambda t, i: t.index_select(0, i), x, index([3]))
+    raises_by_the_next_sync(lambda t, i: t.index_select(0, i), x, index([3]))
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
@@ -418,8 +421,8 @@ def test_index_copy_fill_take_put_edges_and_errors():
     check_raises(lambda t, i: t.take(i), x, index([1], torch.int32))
     check_raises(lambda t, i, s: t.put(i, s), x, index([1, 2]), make((3,), torch.float32))
     check_raises(lambda t, i, s: t.put(i, s), x, index([1]), make((1,), torch.float64))
-    device_does_not_crash(lambda t, i: t.take(i), x, index([12]))
-    device_does_not_crash(lambda t, i: t.index_fill(1, i, 0.0), x, index([4]))
+    raises_by_the_next_sync(lambda t, i: t.take(i), x, index([12]))
+    raises_by_the_next_sync(lambda t, i: t.index_fill(1, i, 0.0), x, index([4]))
 
 
 # ---------------------------------------------------------------- gather / scatter
@@ -445,7 +448,7 @@ def test_gather_edges_and_errors():
     check_raises(lambda t, i: torch.gather(t, 1, i), x, index([0, 1]))
     check_raises(lambda t, i: torch.gather(t, 0, i), x, torch.zeros(2, 5, dtype=torch.int64))
     check_raises(lambda t, i: torch.gather(t, 0, i), x, torch.zeros(2, 2))
-    device_does_not_crash(lambda t, i: torch.gather(t, 1, i), x, index([[4]]))
+    raises_by_the_next_sync(lambda t, i: torch.gather(t, 1, i), x, index([[4]]))
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
@@ -543,7 +546,7 @@ def test_embedding_errors():
     weight = make((10, 4), torch.float32)
     check_raises(lambda w, i: F.embedding(i, w), weight, torch.tensor([1.0]))
     check_raises(lambda w, i: torch.embedding(w, i), make((10,), torch.float32), index([1]))
-    device_does_not_crash(lambda w, i: F.embedding(i, w), weight, index([10]))
+    raises_by_the_next_sync(lambda w, i: F.embedding(i, w), weight, index([10]))
 
 
 # ---------------------------------------------------------------- the less common dtypes
