@@ -10,7 +10,7 @@
 #include "aten/program.h"
 #include "aten/runtime_access.h"
 #include "aten/storage.h"
-#include "engine/contiguous_block.h"
+#include "engine/offset_window.h"
 #include "engine/view_prologue.h"
 #include "stablehlo/builder.h"
 
@@ -54,11 +54,11 @@ void record_write_through_view(engine::StorageValue& storage, const engine::View
     const stablehlo::TensorType storage_type = storage.type_or(layout.element);
     stablehlo::Value base = trace.storage_value(storage, layout.element);
     stablehlo::Value update = trace.buffer_parameter(value);
-    if (engine::is_contiguous_block(storage_type, layout)) {
+    if (engine::has_runtime_offset(storage_type, layout)) {
       const int64_t offset = layout.offset;
       stablehlo::Value start = trace.host_parameter(
           stablehlo::TensorType{stablehlo::ElementType::kS64, {}}, &offset, sizeof(offset));
-      result = engine::write_block(b, base, start, layout, update);
+      result = engine::write_window(b, base, start, layout, update);
       signature += 'B';
     } else {
       result = engine::write_view(b, base, layout, update);
@@ -96,10 +96,10 @@ void write_through_view(const at::Tensor& self, std::shared_ptr<engine::DeviceBu
   inputs.push_back(value.get());
   std::shared_ptr<engine::DeviceBuffer> offset;
   stablehlo::Value result;
-  if (engine::is_contiguous_block(storage.type_or(layout.element), layout)) {
+  if (engine::has_runtime_offset(storage.type_or(layout.element), layout)) {
     offset = offset_buffer(layout, storage.device_index());
     inputs.push_back(offset.get());
-    result = engine::write_block(b, base, b.parameter(offset->type()), layout, update);
+    result = engine::write_window(b, base, b.parameter(offset->type()), layout, update);
   } else {
     result = engine::write_view(b, base, layout, update);
   }
@@ -155,7 +155,8 @@ at::Tensor read_to_host(const at::Tensor& src, const char* reason) {
   std::shared_ptr<engine::DeviceBuffer> buffer;
   if (engine::covers_storage(storage.buffer()->type(), layout)) {
     buffer = storage.buffer();
-  } else if (!engine::is_contiguous_block(storage.buffer()->type(), layout) &&
+  } else if (!(engine::has_runtime_offset(storage.buffer()->type(), layout) &&
+               engine::elements_are_consecutive(layout)) &&
              storage.nbytes() <= kWholeStorageReadBytes &&
              storage.nbytes() % src.element_size() == 0) {
     // A small storage comes over whole and the view is taken on the host:
@@ -172,10 +173,10 @@ at::Tensor read_to_host(const at::Tensor& src, const char* reason) {
     stablehlo::Value base = storage_input(b, storage, layout, inputs);
     std::shared_ptr<engine::DeviceBuffer> offset;
     stablehlo::Value view;
-    if (engine::is_contiguous_block(storage.buffer()->type(), layout)) {
+    if (engine::has_runtime_offset(storage.buffer()->type(), layout)) {
       offset = offset_buffer(layout, storage.device_index());
       inputs.push_back(offset.get());
-      view = engine::read_block(b, base, b.parameter(offset->type()), layout);
+      view = engine::read_window(b, base, b.parameter(offset->type()), layout);
     } else {
       view = engine::read_view(b, base, layout);
     }

@@ -11,7 +11,7 @@
 #include "aten/generator.h"
 #include "aten/runtime_access.h"
 #include "aten/storage.h"
-#include "engine/contiguous_block.h"
+#include "engine/offset_window.h"
 #include "engine/view_prologue.h"
 #include "lowering/promotion.h"
 
@@ -202,7 +202,7 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
     append_ints(signature_, slot.layout.sizes);
     append_ints(signature_, slot.layout.strides);
     append(signature_, slot.layout.element);
-    if (engine::is_contiguous_block(slot.storage_type, slot.layout)) {
+    if (engine::has_runtime_offset(slot.storage_type, slot.layout)) {
       const int64_t offset = slot.layout.offset;
       slot.offset_input = host_input(TensorType{ElementType::kS64, {}}, &offset, sizeof(offset));
       signature_.push_back('B');
@@ -409,7 +409,7 @@ TracedCall::Emitted TracedCall::emit(stablehlo::Builder& b,
     if (slot.host_value) return lowering::TensorArg{parameters[slot.input], slot.wrapped_number};
     if (slot.offset_input >= 0) {
       return lowering::TensorArg{
-          engine::read_block(b, storage_of(slot), parameters[slot.offset_input], slot.layout),
+          engine::read_window(b, storage_of(slot), parameters[slot.offset_input], slot.layout),
           false};
     }
     return lowering::TensorArg{engine::read_view(b, storage_of(slot), slot.layout), false};
@@ -513,8 +513,8 @@ TracedCall::Emitted TracedCall::emit(stablehlo::Builder& b,
     if (!chained && engine::covers_storage(slot->storage_type, slot->layout)) {
       updated = b.reshape(value, slot->storage_type.dims);
     } else if (slot->offset_input >= 0) {
-      updated = engine::write_block(b, chained ? base : storage_of(*slot),
-                                    parameters[slot->offset_input], slot->layout, value);
+      updated = engine::write_window(b, chained ? base : storage_of(*slot),
+                                     parameters[slot->offset_input], slot->layout, value);
     } else {
       updated = engine::write_view(b, chained ? base : storage_of(*slot), slot->layout, value);
     }

@@ -28,8 +28,9 @@ struct TensorSlot {
   int input = -1;
   bool host_value = false;
   bool wrapped_number = false;
-  // For a view that is one contiguous run of its storage: the index into
-  // TracedCall::inputs of its offset, sent at run time (-1 otherwise).
+  // For a view whose offset can vary (engine/offset_window.h: a row, a
+  // column, a box): the index into TracedCall::inputs of its offset, sent at
+  // run time (-1 otherwise).
   int offset_input = -1;
   engine::ViewLayout layout;
   stablehlo::TensorType storage_type;  // device tensors only

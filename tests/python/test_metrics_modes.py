@@ -165,6 +165,30 @@ def test_walking_a_tensor_slice_by_slice_compiles_once():
     assert torch.equal(data.cpu(), cpu)
 
 
+def test_walking_columns_and_boxes_compiles_once():
+    # Columns, strided runs and 2-D boxes keep their shape and strides as the
+    # loop moves them: their offset is a run-time input too (issue #6, item 5).
+    cpu = make((640, 512), torch.float32)  # over 1 MiB: no whole-storage host reads
+    data = cpu.to(DEVICE)
+
+    def step(x, j):
+        column = x[:, j]
+        total = column.sum() + x[j:j + 4, j:j + 8].sum() + x[j, j::16].sum()
+        x[:, j + 1].add_(column)  # a write through a column
+        x[j + 2:j + 5, j:j + 3] = x[j:j + 3, j + 3:j + 6] * 2  # a box from another box
+        return total
+
+    step(data, 0).cpu()
+    step(cpu, 0)
+    before = metrics()
+    for j in range(1, 10):
+        result = step(data, j)
+        expected = step(cpu, j)
+        torch.testing.assert_close(result.cpu(), expected, rtol=1e-5, atol=1e-3)
+    assert delta(before, metrics(), "compiles") == 0, "a new offset caused a recompile"
+    assert torch.equal(data.cpu(), cpu)
+
+
 # ---------------------------------------------------------------- transfers
 
 
