@@ -1,6 +1,6 @@
 // Shape family: ops that compute a new tensor by rearranging or padding the
 // elements of their inputs (cat, stack, flip, roll, repeat, constant_pad_nd,
-// tril, triu). View ops (view, transpose, slice, expand, ...) are not here:
+// tril, triu, channel_shuffle). View ops (view, transpose, slice, expand, ...) are not here:
 // they are metadata-only in the aten layer.
 
 #include <algorithm>
@@ -277,6 +277,38 @@ std::vector<Value> triu_rule(Builder& b, const OpCall& call) {
   return {triangle(b, call, ComparisonDirection::kGE, "triu")};
 }
 
+// --- channel_shuffle ------------------------------------------------------------
+
+// channel_shuffle(self, groups): channels (dim 1) regrouped from
+// [groups][C / groups] order to [C / groups][groups] order.
+std::vector<Value> channel_shuffle_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const int64_t groups = call.int_at(1);
+  const std::vector<int64_t>& dims = b.dims(self);
+  if (dims.size() <= 2) {
+    throw InvalidArgument("channel_shuffle expects input with > 2 dims, but got input with sizes " +
+                          shape_text(dims));
+  }
+  if (groups <= 0) {
+    throw InvalidArgument(
+        "Number of groups to divide channels in must be positive. Value of groups:" +
+        std::to_string(groups));
+  }
+  const int64_t channels = dims[1];
+  if (channels % groups != 0) {
+    throw InvalidArgument("Number of channels must be divisible by groups. Got " +
+                          std::to_string(channels) + " channels and " + std::to_string(groups) +
+                          " groups.");
+  }
+  std::vector<int64_t> split = dims;
+  split[1] = channels / groups;
+  split.insert(split.begin() + 1, groups);
+  std::vector<int64_t> permutation(split.size());
+  for (size_t i = 0; i < permutation.size(); ++i) permutation[i] = static_cast<int64_t>(i);
+  std::swap(permutation[1], permutation[2]);
+  return {b.reshape(b.transpose(b.reshape(self, split), permutation), dims)};
+}
+
 }  // namespace
 
 void add_shape_rules(RuleTable& table) {
@@ -290,6 +322,7 @@ void add_shape_rules(RuleTable& table) {
   table.add("constant_pad_nd", {&constant_pad_nd_rule, {}});
   table.add("tril", {&tril_rule, {}});
   table.add("triu", {&triu_rule, {}});
+  table.add("channel_shuffle", {&channel_shuffle_rule, {}});
 }
 
 }  // namespace torch_pjrt::lowering
