@@ -1,11 +1,9 @@
 // frexp: a float split into a mantissa in [0.5, 1) (signed) and a power of two,
 // x = mantissa * 2^exponent, as C's frexp gives them. Zeros, infinities and
 // NaN keep their value with exponent 0.
-#include <cmath>
 #include <cstdint>
 #include <vector>
 
-#include "lowering/float_classes.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -19,24 +17,19 @@ using stablehlo::UnaryOp;
 // The IEEE layout of the type frexp computes in.
 struct FloatLayout {
   ElementType bits;       // the integer of the same width
+  int64_t width;          // its bits
   int64_t mantissa_bits;  // explicit fraction bits
   int64_t exponent_mask;  // of the biased exponent, once shifted down
   int64_t half_bias;      // biased exponent of [0.5, 1)
-  double min_normal;
-  int64_t subnormal_shift;  // 2^shift makes every subnormal normal
 };
 
 FloatLayout layout_of(ElementType type) {
-  if (type == ElementType::kF64) {
-    return {ElementType::kS64, 52, 0x7ff, 1022, 2.2250738585072014e-308, 64};
-  }
-  return {ElementType::kS32, 23, 0xff, 126, 1.1754943508222875e-38, 32};
+  if (type == ElementType::kF64) return {ElementType::kS64, 64, 52, 0x7ff, 1022};
+  return {ElementType::kS32, 32, 23, 0xff, 126};
 }
 
-Value full_int(Builder& b, int64_t value, Value like, ElementType type) {
-  return b.broadcast_in_dim(b.constant_int(value, type), b.dims(like), {});
-}
-
+// All in integer arithmetic on the bits: XLA:CPU flushes subnormal floats to
+// zero in float arithmetic, and frexp must split them.
 std::vector<Value> frexp_rule(Builder& b, const OpCall& call) {
   Value input = call.tensor(0).value;
   const ElementType type = b.element_type(input);
@@ -49,35 +42,41 @@ std::vector<Value> frexp_rule(Builder& b, const OpCall& call) {
   const FloatLayout layout = layout_of(compute);
   const TensorType& float_type = b.type(x);
   const TensorType bits_type{layout.bits, float_type.dims};
+  auto full = [&](int64_t value) {
+    return b.broadcast_in_dim(b.constant_int(value, layout.bits), bits_type.dims, {});
+  };
+  auto eq = [&](Value a, Value c) { return b.compare(ComparisonDirection::kEQ, a, c); };
 
-  Value magnitude = b.unary(UnaryOp::kAbs, x);
-  Value subnormal = b.binary(
-      BinaryOp::kAnd,
-      b.compare(ComparisonDirection::kLT, magnitude, b.splat(layout.min_normal, float_type)),
-      b.compare(ComparisonDirection::kNE, x, b.zeros(float_type)));
-  Value scaled = b.select(
-      subnormal,
-      b.mul(x, b.splat(std::ldexp(1.0, static_cast<int>(layout.subnormal_shift)), float_type)), x);
-  Value bits = b.bitcast_convert(scaled, bits_type);
+  Value bits = b.bitcast_convert(x, bits_type);
+  const int64_t fraction_mask = (int64_t{1} << layout.mantissa_bits) - 1;
+  Value fraction = b.binary(BinaryOp::kAnd, bits, full(fraction_mask));
   Value biased = b.binary(BinaryOp::kAnd,
-                          b.binary(BinaryOp::kShiftRightLogical, bits,
-                                   full_int(b, layout.mantissa_bits, x, layout.bits)),
-                          full_int(b, layout.exponent_mask, x, layout.bits));
-  Value exponent = b.sub(biased, full_int(b, layout.half_bias, x, layout.bits));
-  exponent =
-      b.sub(exponent, b.select(subnormal, full_int(b, layout.subnormal_shift, x, layout.bits),
-                               full_int(b, 0, x, layout.bits)));
-  const int64_t clear_exponent = ~(layout.exponent_mask << layout.mantissa_bits);
-  Value mantissa_bits = b.binary(
-      BinaryOp::kOr, b.binary(BinaryOp::kAnd, bits, full_int(b, clear_exponent, x, layout.bits)),
-      full_int(b, layout.half_bias << layout.mantissa_bits, x, layout.bits));
-  Value mantissa = b.bitcast_convert(mantissa_bits, float_type);
+                          b.binary(BinaryOp::kShiftRightLogical, bits, full(layout.mantissa_bits)),
+                          full(layout.exponent_mask));
+  Value sign = b.binary(BinaryOp::kAnd, bits, full(int64_t{1} << (layout.width - 1)));
 
+  // A subnormal's value is fraction * 2^(1 - bias - mantissa_bits): its
+  // leading one moves up to the implicit bit's place.
+  Value leading = b.sub(full(layout.width - 1), b.unary(UnaryOp::kCountLeadingZeros, fraction));
+  Value shift = b.sub(full(layout.mantissa_bits), leading);
+  Value normalized = b.binary(BinaryOp::kAnd, b.binary(BinaryOp::kShiftLeft, fraction, shift),
+                              full(fraction_mask));
+  Value subnormal = eq(biased, full(0));
+  Value exponent = b.select(
+      subnormal, b.sub(b.add(leading, full(1)), full(layout.half_bias + layout.mantissa_bits)),
+      b.sub(biased, full(layout.half_bias)));
+  Value mantissa_fraction = b.select(subnormal, normalized, fraction);
+  Value mantissa =
+      b.bitcast_convert(b.binary(BinaryOp::kOr, b.binary(BinaryOp::kOr, sign, mantissa_fraction),
+                                 full(layout.half_bias << layout.mantissa_bits)),
+                        float_type);
+
+  // Zeros, infinities and NaN.
   Value special =
-      b.binary(BinaryOp::kOr, b.compare(ComparisonDirection::kEQ, x, b.zeros(float_type)),
-               b.unary(UnaryOp::kNot, b.unary(UnaryOp::kIsFinite, x)));
+      b.binary(BinaryOp::kOr, b.binary(BinaryOp::kAnd, subnormal, eq(fraction, full(0))),
+               eq(biased, full(layout.exponent_mask)));
   mantissa = b.select(special, x, mantissa);
-  exponent = b.select(special, full_int(b, 0, x, layout.bits), exponent);
+  exponent = b.select(special, full(0), exponent);
   return {b.convert(mantissa, type), b.convert(exponent, ElementType::kS32)};
 }
 
