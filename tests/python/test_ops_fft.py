@@ -167,6 +167,8 @@ def test_stft_istft():
     spectrum = torch.stft(x, 16, hop_length=4, window=window, return_complex=True)
     check(lambda s, w: torch.istft(s, 16, hop_length=4, window=w, length=64), spectrum, window,
           **tol)
+    check_grad(lambda s: torch.istft(s, 16, hop_length=4, window=torch.hann_window(
+        16, dtype=torch.float64, device=s.device)), spectrum.to(torch.complex128))
     cx = signal((50,), torch.complex64)
     check(lambda t: torch.stft(t, 8, return_complex=True), cx, **tol)
     check_grad(lambda t: torch.stft(t, 16, hop_length=4, window=torch.hann_window(
@@ -199,3 +201,11 @@ def test_conjugate_views():
     assert_same(d.conj().imag * 1, z.conj().imag * 1)
     assert_same(torch._neg_view(d).clone(), torch._neg_view(z).clone())
     assert_same(torch.view_as_real(d.conj().resolve_conj()), torch.view_as_real(z.conj().resolve_conj()))
+
+
+@pytest.mark.parametrize("shape,dim,size,step", [((10,), 0, 3, 2), ((4, 9, 2), 1, 4, 1),
+                                                 ((4, 9), 0, 2, 3), ((), 0, 1, 1),
+                                                 ((5, 3), 1, 3, 5), ((0, 4), 1, 2, 1)])
+def test_unfold_backward(shape, dim, size, step):
+    # istft's overlap-add is unfold_backward.
+    check_grad(lambda t: t.unfold(dim, size, step), make(shape, torch.float64))
