@@ -102,6 +102,9 @@ def test_errors():
         check_raises(torch.fft.rfft, make((4,), dtype))
     check_raises(torch.fft.fft, make((0,), torch.float32))
     check_raises(lambda t: torch.fft.fft(t, n=0), make((3,), torch.float32))
+    # CPU's FFT rejects empty batches too.
+    check_raises(torch.fft.fft, signal((0, 4), torch.complex64))
+    check_raises(torch.fft.rfft, make((0, 4), torch.float32))
     check_raises(lambda t: torch.fft.rfft(t), signal((3,), torch.complex64))
     check_raises(lambda t: torch.fft.fft(t, dim=2), signal((3, 4), torch.complex64))
     x = to_device(make((4, 6), torch.int32))
