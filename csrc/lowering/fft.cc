@@ -80,14 +80,13 @@ std::vector<int64_t> trailing(const std::vector<int64_t>& dims, size_t count) {
   return {dims.end() - static_cast<std::ptrdiff_t>(count), dims.end()};
 }
 
-// Complex-to-complex transforms over the last `count` dims of x, in groups of
-// at most three, last group first. Inverse groups divide by their sizes.
-Value c2c_trailing(Builder& b, Value x, size_t count, bool forward) {
+// Complex-to-complex transforms over dims [end - count, end) of x, in groups
+// of at most three, last group first, each moved to the end and back.
+// Inverse groups divide by their sizes.
+Value c2c_block(Builder& b, Value x, size_t end, size_t count, bool forward) {
   const size_t rank = static_cast<size_t>(b.rank(x));
-  size_t end = rank;
   while (count > 0) {
     const size_t group = std::min(count, kMaxFftRank);
-    // The group goes to the end, transforms, and comes back.
     std::vector<int64_t> permutation;
     for (size_t d = 0; d < rank; ++d) {
       if (d < end - group || d >= end) permutation.push_back(static_cast<int64_t>(d));
@@ -225,7 +224,8 @@ std::vector<Value> fft_c2c_rule(Builder& b, const OpCall& call) {
       run.push_back(dims.dims[end++]);
     }
     TransformDims pass = transform_dims(kOp, run, type.rank(), false);
-    x = permute(b, c2c_trailing(b, permute(b, x, pass.to_end), run.size(), forward), pass.back);
+    Value moved = permute(b, x, pass.to_end);
+    x = permute(b, c2c_block(b, moved, b.dims(moved).size(), run.size(), forward), pass.back);
     if (!forward) divided *= static_cast<double>(product(type, run));
     start = end;
   }
@@ -258,27 +258,10 @@ std::vector<Value> fft_r2c_rule(Builder& b, const OpCall& call) {
     // complex), then full transforms over the rest.
     const size_t group = std::min(count, kMaxFftRank);
     y = fft(b, moved, FftType::kRfft, trailing(b.dims(moved), group));
-    if (count > group) {
-      const int64_t rank = type.rank();
-      std::vector<int64_t> rest(count - group);
-      for (size_t i = 0; i < rest.size(); ++i) {
-        rest[i] = rank - static_cast<int64_t>(count) + static_cast<int64_t>(i);
-      }
-      // Move the remaining dims behind the transformed group, transform, and
-      // restore.
-      std::vector<int64_t> permutation;
-      for (int64_t d = 0; d < rank; ++d) {
-        if (std::find(rest.begin(), rest.end(), d) == rest.end()) permutation.push_back(d);
-      }
-      permutation.insert(permutation.end(), rest.begin(), rest.end());
-      std::vector<int64_t> inverse(permutation.size());
-      for (size_t i = 0; i < permutation.size(); ++i) {
-        inverse[permutation[i]] = static_cast<int64_t>(i);
-      }
-      y = b.transpose(c2c_trailing(b, b.transpose(y, permutation), rest.size(), true), inverse);
-    }
+    y = c2c_block(b, y, static_cast<size_t>(type.rank()) - group, count - group, true);
   } else {
-    y = c2c_trailing(b, b.convert(moved, complex_of(type.element)), count, true);
+    y = c2c_block(b, b.convert(moved, complex_of(type.element)), static_cast<size_t>(type.rank()),
+                  count, true);
   }
   return {normalize(b, permute(b, y, dims.back), normalization, n, 1.0)};
 }
@@ -327,27 +310,9 @@ std::vector<Value> fft_c2r_rule(Builder& b, const OpCall& call) {
   Value moved = permute(b, x, dims.to_end);
   const size_t count = dims.dims.size();
   const size_t group = std::min(count, kMaxFftRank);
-  if (count > group) {
-    // The full (not halved) dims beyond the last group are inverted first, so
-    // the last step is the one that turns complex into real.
-    const int64_t rank = type.rank();
-    const int64_t first = rank - static_cast<int64_t>(count);
-    std::vector<int64_t> permutation;
-    for (int64_t d = 0; d < rank; ++d) {
-      if (d < first || d >= first + static_cast<int64_t>(count - group)) {
-        permutation.push_back(d);
-      }
-    }
-    for (int64_t d = first; d < first + static_cast<int64_t>(count - group); ++d) {
-      permutation.push_back(d);
-    }
-    std::vector<int64_t> inverse(permutation.size());
-    for (size_t i = 0; i < permutation.size(); ++i) {
-      inverse[permutation[i]] = static_cast<int64_t>(i);
-    }
-    moved = b.transpose(c2c_trailing(b, b.transpose(moved, permutation), count - group, false),
-                        inverse);
-  }
+  // The full (not halved) dims before the last group are inverted first, so
+  // the last step is the one that turns complex into real.
+  moved = c2c_block(b, moved, static_cast<size_t>(type.rank()) - group, count - group, false);
   std::vector<int64_t> lengths = trailing(b.dims(moved), group);
   lengths.back() = last_dim_size;
   Value y = fft(b, moved, FftType::kIrfft, lengths);
