@@ -1,6 +1,7 @@
 // Copies between the host and the device and within the device, and the ops
 // whose result needs the data on the host (.item(), data-dependent shapes).
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/ops/_neg_view.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
@@ -109,7 +110,12 @@ void write_through_view(const at::Tensor& self, std::shared_ptr<engine::DeviceBu
 void copy_host_to_device(const at::Tensor& self, const at::Tensor& src) {
   TORCH_CHECK(src.device().is_cpu(), "copy_: cannot copy from ", src.device(), " to ",
               self.device());
-  at::Tensor host = src.to(self.scalar_type()).expand(self.sizes()).contiguous();
+  // The storage holds the raw form of self's values: conjugated or negated
+  // when self is a conjugate or negative view.
+  at::Tensor host = src.to(self.scalar_type()).expand(self.sizes());
+  if (self.is_conj()) host = host.conj();
+  if (self.is_neg()) host = at::_neg_view(host);
+  host = host.resolve_conj().resolve_neg().contiguous();
   stablehlo::TensorType type{to_element_type(self.scalar_type()),
                              std::vector<int64_t>(self.sizes().begin(), self.sizes().end())};
   write_through_view(
@@ -117,7 +123,8 @@ void copy_host_to_device(const at::Tensor& self, const at::Tensor& src) {
 }
 
 void copy_on_device(const at::Tensor& self, const at::Tensor& src, bool non_blocking) {
-  if (self.scalar_type() == src.scalar_type() && self.sizes() == src.sizes()) {
+  if (self.scalar_type() == src.scalar_type() && self.sizes() == src.sizes() &&
+      self.is_conj() == src.is_conj() && self.is_neg() == src.is_neg()) {
     // Buffers are immutable, so a whole-storage copy shares the source's buffer.
     engine::StorageValue& destination = storage_value(self);
     engine::StorageValue& source = storage_value(src);
@@ -145,7 +152,7 @@ void copy_on_device(const at::Tensor& self, const at::Tensor& src, bool non_bloc
 
 namespace {
 
-at::Tensor read_to_host(const at::Tensor& src, const char* reason) {
+at::Tensor to_host_raw(const at::Tensor& src, const char* reason) {
   at::Tensor host = at::empty(src.sizes(), src.options().device(c10::kCPU));
   if (src.numel() == 0) return host;
   engine::StorageValue& storage = storage_value(src);
@@ -189,7 +196,11 @@ at::Tensor read_to_host(const at::Tensor& src, const char* reason) {
 }  // namespace
 
 at::Tensor to_host_contiguous(const at::Tensor& src, const char* reason) {
-  at::Tensor host = read_to_host(src, reason);
+  // The raw values, marked as a conjugate or negative view as src is, so the
+  // host tensor's values are src's.
+  at::Tensor host = to_host_raw(src, reason);
+  if (src.is_conj()) host._set_conj(true);
+  if (src.is_neg()) host._set_neg(true);
   // The host waited for the device: checks of the programs run so far report here.
   raise_device_errors();
   return host;

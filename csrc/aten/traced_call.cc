@@ -183,6 +183,8 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
     slot.layout = view_layout(tensor);
     slot.storage_type = storage.type_or(slot.layout.element);
     slot.tensor = tensor;
+    slot.conjugate = tensor.is_conj();
+    slot.negative = tensor.is_neg();
     if (storage.is_written()) {
       // One parameter per storage, however many arguments view it.
       for (size_t i = 0; i < inputs_.size(); ++i) {
@@ -202,6 +204,8 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
     append_ints(signature_, slot.layout.sizes);
     append_ints(signature_, slot.layout.strides);
     append(signature_, slot.layout.element);
+    if (slot.conjugate) signature_.push_back('c');
+    if (slot.negative) signature_.push_back('n');
     if (engine::has_runtime_offset(slot.storage_type, slot.layout)) {
       const int64_t offset = slot.layout.offset;
       slot.offset_input = host_input(TensorType{ElementType::kS64, {}}, &offset, sizeof(offset));
@@ -390,6 +394,17 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
 
 namespace {
 
+// The values of a conjugate or negative view from its storage's raw values
+// (and, the bits being involutions, the raw values from the view's values).
+Value apply_math_bits(stablehlo::Builder& b, const TensorSlot& slot, Value x) {
+  if (slot.conjugate && stablehlo::is_complex(b.element_type(x))) {
+    x = b.binary(stablehlo::BinaryOp::kComplex, b.unary(stablehlo::UnaryOp::kReal, x),
+                 b.unary(stablehlo::UnaryOp::kNegate, b.unary(stablehlo::UnaryOp::kImag, x)));
+  }
+  if (slot.negative) x = b.unary(stablehlo::UnaryOp::kNegate, x);
+  return x;
+}
+
 void check_writable(const OpPlan& plan, const TensorSlot& slot) {
   TORCH_CHECK(!engine::has_internal_overlap(slot.layout),
               "unsupported operation: more than one element of the written-to tensor refers to a "
@@ -407,12 +422,11 @@ TracedCall::Emitted TracedCall::emit(stablehlo::Builder& b,
   };
   auto read = [&](const TensorSlot& slot) {
     if (slot.host_value) return lowering::TensorArg{parameters[slot.input], slot.wrapped_number};
-    if (slot.offset_input >= 0) {
-      return lowering::TensorArg{
-          engine::read_window(b, storage_of(slot), parameters[slot.offset_input], slot.layout),
-          false};
-    }
-    return lowering::TensorArg{engine::read_view(b, storage_of(slot), slot.layout), false};
+    Value raw =
+        slot.offset_input >= 0
+            ? engine::read_window(b, storage_of(slot), parameters[slot.offset_input], slot.layout)
+            : engine::read_view(b, storage_of(slot), slot.layout);
+    return lowering::TensorArg{apply_math_bits(b, slot, raw), false};
   };
 
   lowering::OpCall call;
@@ -500,6 +514,9 @@ TracedCall::Emitted TracedCall::emit(stablehlo::Builder& b,
     TORCH_CHECK(result_type.dims == slot->layout.sizes, "output with shape ",
                 c10::IntArrayRef(slot->layout.sizes), " doesn't match the broadcast shape ",
                 c10::IntArrayRef(result_type.dims));
+    // Conjugation and negation are their own inverses: the raw form of a
+    // value written into such a view is the value with the bits applied.
+    value = apply_math_bits(b, *slot, value);
     engine::StorageValue* storage = &storage_value(slot->tensor);
     Value base;
     bool chained = false;

@@ -35,6 +35,12 @@ struct TensorSlot {
   engine::ViewLayout layout;
   stablehlo::TensorType storage_type;  // device tensors only
   at::Tensor tensor;                   // device tensors only
+  // The tensor is a conjugate or negative view (Tensor.conj(), _neg_view): its
+  // storage holds the conjugate or negation of its values. Only the ops
+  // PyTorch's Conjugate and Negative keys let through (copy_, clone, ...)
+  // see such tensors; rules get their values and write their raw form.
+  bool conjugate = false;
+  bool negative = false;
 };
 
 struct ListSlot {

@@ -51,6 +51,10 @@ const RuleTable& rule_table() {
     add_padding_rules(t);
     add_upsample_rules(t);
     add_grid_sampler_rules(t);
+    add_fft_rules(t);
+    add_complex_number_rules(t);
+    add_float_part_rules(t);
+    add_vector_rules(t);
     return t;
   }();
   return table;

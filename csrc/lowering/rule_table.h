@@ -77,5 +77,9 @@ void add_pooling_rules(RuleTable& table);
 void add_padding_rules(RuleTable& table);
 void add_upsample_rules(RuleTable& table);
 void add_grid_sampler_rules(RuleTable& table);
+void add_fft_rules(RuleTable& table);
+void add_complex_number_rules(RuleTable& table);
+void add_float_part_rules(RuleTable& table);
+void add_vector_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
