@@ -52,6 +52,7 @@ const RuleTable& rule_table() {
     add_upsample_rules(t);
     add_grid_sampler_rules(t);
     add_orthogonal_polynomial_rules(t);
+    add_bessel_rules(t);
     return t;
   }();
   return table;

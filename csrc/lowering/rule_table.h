@@ -78,5 +78,6 @@ void add_padding_rules(RuleTable& table);
 void add_upsample_rules(RuleTable& table);
 void add_grid_sampler_rules(RuleTable& table);
 void add_orthogonal_polynomial_rules(RuleTable& table);
+void add_bessel_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
