@@ -53,6 +53,7 @@ const RuleTable& rule_table() {
     add_grid_sampler_rules(t);
     add_orthogonal_polynomial_rules(t);
     add_bessel_rules(t);
+    add_special_function_rules(t);
     return t;
   }();
   return table;

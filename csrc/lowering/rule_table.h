@@ -79,5 +79,6 @@ void add_upsample_rules(RuleTable& table);
 void add_grid_sampler_rules(RuleTable& table);
 void add_orthogonal_polynomial_rules(RuleTable& table);
 void add_bessel_rules(RuleTable& table);
+void add_special_function_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
