@@ -53,22 +53,28 @@ def test_polynomial_high_degree(name):
         check_op(POLYNOMIALS[name], x, n, rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.uint8], ids=str)
 @pytest.mark.parametrize("name", list(POLYNOMIALS))
-def test_polynomial_integer_inputs(name, dtype):
+def test_polynomial_integer_inputs(name):
     """Integers and bool give the default float type."""
-    low = 0 if dtype == torch.uint8 else None
-    x = make((3, 4), dtype, seed=1, low=low)
-    n = make((3, 4), dtype, seed=2, low=low)
+    fn = POLYNOMIALS[name]
+    check_op(fn, make((3, 4), torch.int64, seed=1), make((3, 4), torch.int32, seed=2))
+    if name in ("chebyshev_w", "hermite_h", "legendre_p"):
+        check_op(fn, make((4,), torch.bool, seed=1), make((4,), torch.uint8, low=0, seed=2))
+
+
+@pytest.mark.parametrize("name", list(POLYNOMIALS))
+def test_polynomial_broadcasting(name):
+    x = make((2, 3, 4), torch.float32, low=-1.2, high=1.2, noncontiguous=True)
+    n = make((3, 1), torch.int64, low=-2, high=12, seed=3)
     check_op(POLYNOMIALS[name], x, n)
 
 
-@pytest.mark.parametrize("name", list(POLYNOMIALS))
-def test_polynomial_broadcasting_scalars_and_layouts(name):
+@pytest.mark.parametrize("name", ["chebyshev_t", "shifted_chebyshev_v", "hermite_he", "laguerre_l"])
+def test_polynomial_scalars_and_layouts(name):
+    """All twelve share these paths; four of them are checked."""
     fn = POLYNOMIALS[name]
     x = make((2, 3, 4), torch.float32, low=-1.2, high=1.2, noncontiguous=True)
     n = make((3, 1), torch.int64, low=-2, high=12, seed=3)
-    check_op(fn, x, n)
     check_op(fn, x.double(), n.float())  # float64 x float32: float64
     check_op(fn, x, 6)  # Python int n
     check_op(fn, x, 4.5)
@@ -156,16 +162,18 @@ def test_unary_random_values(name, dtype):
         check_op(UNARY[name], x, rtol=1e-6 if atol else 1e-10, atol=atol or 1e-12)
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int64, torch.int32,
-                                   torch.bool, torch.uint8, torch.complex64], ids=str)
 @pytest.mark.parametrize("name", list(UNARY))
-def test_unary_dtypes(name, dtype):
+def test_unary_dtypes(name):
     """Integers and bool compute in the default float type; half types in
     f32 where CPU has a kernel; otherwise CPU's "not implemented"."""
-    x = make((3, 4), dtype, seed=1, low=0 if dtype == torch.uint8 else None)
-    if name == "ndtri" and dtype.is_floating_point:
-        x = x.abs() / 3
-    check(UNARY[name], x)
+    dtypes = [torch.float16, torch.bfloat16, torch.int64, torch.bool]
+    if name in ("i0", "bessel_y1", "ndtri"):
+        dtypes += [torch.int32, torch.uint8, torch.complex64]
+    for dtype in dtypes:
+        x = make((3, 4), dtype, seed=1, low=0 if dtype == torch.uint8 else None)
+        if name == "ndtri" and dtype.is_floating_point:
+            x = x.abs() / 3
+        check(UNARY[name], x)
 
 
 @pytest.mark.parametrize("name", list(UNARY))
@@ -217,13 +225,14 @@ def test_incomplete_gamma_edges(fn, dtype):
     check_op(fn, a, x, rtol=1e-5 if dtype == torch.float32 else 1e-9)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16],
-                         ids=str)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 @pytest.mark.parametrize("fn", [torch.igamma, torch.igammac], ids=["igamma", "igammac"])
 def test_incomplete_gamma_values(fn, dtype):
     a = make((4, 50), torch.float64, low=0, high=12, seed=6).to(dtype)
     x = make((50,), torch.float64, low=0, high=15, seed=7).to(dtype)
     check_op(fn, a, x, atol=1e-5 if dtype == torch.float32 else None)
+    if dtype != torch.float32:
+        return
     check_op(fn, a.t(), x.view(-1, 1))  # non-contiguous
     out = torch.empty(4, 50, dtype=dtype)
     check_op(lambda p, q, o: fn(p, q, out=o), a, x, out)
@@ -235,7 +244,9 @@ def test_incomplete_gamma_dtypes():
     """Mixed float types promote; integers have no kernel on CPU."""
     a = make((6,), torch.float32, low=0, high=5)
     check_op(torch.igamma, a, a.double() + 1)
-    check_op(torch.igammac, a.half(), a.bfloat16())
+    check_op(torch.igammac, a.half(), a.bfloat16())  # float16 and bfloat16 give float32
+    check_op(torch.igamma, a.bfloat16(), a.bfloat16() * 2)
+    check_op(torch.igammac, a.half(), a.half() + 0.5)
     error = check_raises(torch.igamma, torch.tensor([1, 2]), torch.tensor([1, 2]))
     assert "igamma_cpu" in str(error)
 
