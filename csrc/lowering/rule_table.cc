@@ -55,6 +55,9 @@ const RuleTable& rule_table() {
     add_complex_number_rules(t);
     add_float_part_rules(t);
     add_vector_rules(t);
+    add_orthogonal_polynomial_rules(t);
+    add_bessel_rules(t);
+    add_special_function_rules(t);
     return t;
   }();
   return table;

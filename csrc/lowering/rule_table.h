@@ -81,5 +81,8 @@ void add_fft_rules(RuleTable& table);
 void add_complex_number_rules(RuleTable& table);
 void add_float_part_rules(RuleTable& table);
 void add_vector_rules(RuleTable& table);
+void add_orthogonal_polynomial_rules(RuleTable& table);
+void add_bessel_rules(RuleTable& table);
+void add_special_function_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
