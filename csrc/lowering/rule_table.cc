@@ -51,6 +51,7 @@ const RuleTable& rule_table() {
     add_padding_rules(t);
     add_upsample_rules(t);
     add_grid_sampler_rules(t);
+    add_mask_compaction_rules(t);
     return t;
   }();
   return table;
