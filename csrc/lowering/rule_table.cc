@@ -52,6 +52,7 @@ const RuleTable& rule_table() {
     add_upsample_rules(t);
     add_grid_sampler_rules(t);
     add_mask_compaction_rules(t);
+    add_distance_rules(t);
     return t;
   }();
   return table;

@@ -78,5 +78,6 @@ void add_padding_rules(RuleTable& table);
 void add_upsample_rules(RuleTable& table);
 void add_grid_sampler_rules(RuleTable& table);
 void add_mask_compaction_rules(RuleTable& table);
+void add_distance_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
