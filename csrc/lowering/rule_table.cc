@@ -52,7 +52,9 @@ const RuleTable& rule_table() {
     add_upsample_rules(t);
     add_grid_sampler_rules(t);
     add_mask_compaction_rules(t);
+    add_margin_loss_rules(t);
     add_sliding_window_rules(t);
+    add_index_reduce_rules(t);
     add_unpooling_rules(t);
     add_distance_rules(t);
     return t;

@@ -78,7 +78,9 @@ void add_padding_rules(RuleTable& table);
 void add_upsample_rules(RuleTable& table);
 void add_grid_sampler_rules(RuleTable& table);
 void add_mask_compaction_rules(RuleTable& table);
+void add_margin_loss_rules(RuleTable& table);
 void add_sliding_window_rules(RuleTable& table);
+void add_index_reduce_rules(RuleTable& table);
 void add_unpooling_rules(RuleTable& table);
 void add_distance_rules(RuleTable& table);
 
