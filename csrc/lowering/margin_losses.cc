@@ -45,18 +45,19 @@ struct Samples {
 
 Samples as_samples(Builder& b, Value self, const char* name) {
   const std::vector<int64_t>& dims = b.dims(self);
-  if (dims.empty()) throw Unsupported(std::string(name) + " of a 0-d input");
   Samples s;
-  const bool ok = (dims.size() == 1 && dims[0] != 0) || (dims.size() == 2 && dims[1] != 0);
+  // A 0-d input is one sample of one class.
+  const bool ok =
+      dims.empty() || (dims.size() == 1 && dims[0] != 0) || (dims.size() == 2 && dims[1] != 0);
   if (!ok) {
     throw InvalidArgument(
         std::string(name) +
         ": Expected non-empty vector or matrix with optional 0-dim batch size, but got: " +
         shape_text(dims));
   }
-  s.vector = dims.size() == 1;
+  s.vector = dims.size() <= 1;
   s.n = s.vector ? 1 : dims[0];
-  s.classes = dims.back();
+  s.classes = dims.empty() ? 1 : dims.back();
   s.x = b.reshape(self, {s.n, s.classes});
   return s;
 }
@@ -187,7 +188,8 @@ struct MultiLabel {
 MultiLabel multilabel(Builder& b, Value self, Value target) {
   MultiLabel m;
   m.s = as_samples(b, self, "multilabel_margin_loss");
-  if (b.dims(target) != b.dims(self)) {
+  if (b.type(target).numel() != b.type(self).numel() ||
+      (b.rank(self) > 0 && b.dims(target) != b.dims(self))) {
     throw InvalidArgument("inconsistent target size: " + shape_text(b.dims(target)) +
                           " for input of size: " + shape_text(b.dims(self)));
   }
@@ -230,7 +232,6 @@ MultiLabel multilabel(Builder& b, Value self, Value target) {
 std::vector<Value> multilabel_margin_loss_forward_rule(Builder& b, const OpCall& call) {
   Value self = call.tensor(0).value;
   const int64_t reduction = call.int_at(2);
-  if (b.rank(self) == 0) throw Unsupported("multilabel_margin_loss of a 0-d input");
   const MultiLabel m = multilabel(b, self, call.tensor(1).value);
   const ElementType type = b.element_type(self);
   Value summed = sum_over(b, where(b, m.active, m.hinge), {1, 2});
@@ -243,7 +244,6 @@ std::vector<Value> multilabel_margin_loss_forward_rule(Builder& b, const OpCall&
 std::vector<Value> multilabel_margin_loss_backward_rule(Builder& b, const OpCall& call) {
   Value self = call.tensor(1).value;
   const int64_t reduction = call.int_at(3);
-  if (b.rank(self) == 0) throw Unsupported("multilabel_margin_loss of a 0-d input");
   const MultiLabel m = multilabel(b, self, call.tensor(2).value);
   const ElementType type = b.element_type(self);
   const int64_t n = m.s.n, c = m.s.classes;

@@ -221,6 +221,16 @@ std::vector<Value> native_batch_norm_backward_rule(Builder& b, const OpCall& cal
           b.convert(grad_bias, param_type)};
 }
 
+// batch_norm_backward(grad_out, input, weight, running_mean?, running_var?,
+// save_mean?, save_invstd?, update, eps, output_mask, reserve): the backward
+// of _batch_norm_with_update, native_batch_norm_backward with the reserve
+// (cuDNN's workspace) dropped.
+std::vector<Value> batch_norm_backward_rule(Builder& b, const OpCall& call) {
+  OpCall inner = call;
+  inner.args.pop_back();
+  return native_batch_norm_backward_rule(b, inner);
+}
+
 }  // namespace
 
 void add_normalization_rules(RuleTable& table) {
@@ -231,6 +241,7 @@ void add_normalization_rules(RuleTable& table) {
   table.add("_native_batch_norm_legit_no_training",
             RuleInfo{&native_batch_norm_legit_no_training_rule, {}});
   table.add("_batch_norm_with_update", RuleInfo{&batch_norm_with_update_rule, {}});
+  table.add("batch_norm_backward", RuleInfo{&batch_norm_backward_rule, {}});
   table.add("native_batch_norm_backward", RuleInfo{&native_batch_norm_backward_rule, {}});
 }
 

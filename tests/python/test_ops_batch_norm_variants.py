@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import torch_pjrt
-from op_testing import check_op, make
+from op_testing import DEVICE, assert_same, check_op, make
 
 aten = torch.ops.aten
 
@@ -35,3 +35,19 @@ def test_batch_norm_with_update():
     x = make((4, 3, 2, 2), torch.float32)
     mean, var = make((3,), torch.float32, seed=3), make((3,), torch.float32, low=0.5, high=2)
     check_op(lambda *a: aten._batch_norm_with_update(*a, 0.1, 1e-5), x, None, None, mean, var)
+
+
+def test_batch_norm_with_update_gradient():
+    x, w, b = make((4, 3, 5), torch.float64), make((3,), torch.float64, seed=1), make(
+        (3,), torch.float64, seed=2)
+    g = make((4, 3, 5), torch.float64, seed=5)
+    grads = []
+    for device in ("cpu", DEVICE):
+        inputs = [t.detach().to(device).requires_grad_() for t in (x, w, b)]
+        stats = [torch.zeros(3, dtype=torch.float64, device=device),
+                 torch.ones(3, dtype=torch.float64, device=device)]
+        out = aten._batch_norm_with_update(*inputs, *stats, 0.1, 1e-5)[0]
+        (out * g.to(device)).sum().backward()
+        grads.append([t.grad for t in inputs])
+    for d, c in zip(grads[1], grads[0]):
+        assert_same(d, c)

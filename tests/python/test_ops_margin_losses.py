@@ -41,6 +41,13 @@ def test_multi_margin_loss(reduction, p, dtype):
                                              reduction=reduction), x.double())
 
 
+def test_margin_losses_of_a_0d_input():
+    x, y = torch.tensor(0.5), torch.tensor(0)
+    for reduction in ["none", "mean", "sum"]:
+        check_op(lambda t, c: F.multi_margin_loss(t, c, reduction=reduction), x, y)
+        check_op(lambda t, c: torch.ops.aten.multilabel_margin_loss_forward(t, c, 0), x, y)
+
+
 def test_multi_margin_loss_errors():
     x = make((3, 4), torch.float32)
     loss = lambda **kw: lambda t, y: F.multi_margin_loss(t, y, **kw)
