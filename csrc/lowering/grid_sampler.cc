@@ -18,7 +18,6 @@
 
 #include "lowering/along_dim.h"
 #include "lowering/dtype_names.h"
-#include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -199,7 +198,9 @@ Call read_call(Builder& b, const OpCall& call, size_t first, const std::string& 
                             b.type(c.input).to_string());
     }
   }
-  c.acc = opmath_type(c.type);
+  // CPU's kernels compute coordinates, weights and sums in the input's own
+  // type (rounding each step in bfloat16 and half); so does this.
+  c.acc = c.type;
   return c;
 }
 
@@ -243,8 +244,9 @@ Samples samples(Builder& b, const Call& c) {
       at.push_back(up ? high[d] : low[d]);
       factor.push_back(up ? from_low[d] : to_high[d]);
     }
-    Value weight = factor[0];
-    for (int64_t d = 1; d < spatial; ++d) weight = b.mul(weight, factor[d]);
+    // Innermost factor first (x, then y, then z), CPU's rounding order.
+    Value weight = factor[spatial - 1];
+    for (int64_t d = spatial - 2; d >= 0; --d) weight = b.mul(weight, factor[d]);
     std::vector<Value> derivative;
     for (int64_t d = 0; d < spatial; ++d) {
       Value v = splat_like(b, upper[d] ? 1 : -1, weight);

@@ -35,6 +35,17 @@ def test_grid_sample_3d(mode, padding, align):
         assert_same(d.grad, c.grad, atol=1e-9, rtol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_grid_sample_half_types_round_as_cpu(dtype):
+    # CPU computes in the input's type; the results agree exactly.
+    for shape, grid_shape in [((2, 3, 5, 6), (2, 4, 5, 2)), ((2, 3, 4, 5, 6), (2, 3, 4, 5, 3))]:
+        x = make(shape, dtype)
+        grid = make(grid_shape, dtype, low=-1.2, high=1.2, seed=1)
+        for mode in ("bilinear", "nearest"):
+            check_op(lambda v, g: F.grid_sample(v, g, mode=mode, align_corners=True), x, grid,
+                     atol=0, rtol=0)
+
+
 def test_grid_sample_3d_errors():
     x, grid = make((1, 1, 2, 2, 2), torch.float32), make((1, 1, 1, 1, 3), torch.float32)
     check(lambda v, g: F.grid_sample(v, g, mode="bicubic", align_corners=False), x, grid)
