@@ -1,5 +1,4 @@
-// Copies between the host and the device and within the device, and the ops
-// whose result needs the data on the host (.item(), data-dependent shapes).
+// Copies between the host and the device and within the device, and .item().
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/ops/_neg_view.h>
 #include <ATen/ops/empty.h>
@@ -244,17 +243,6 @@ c10::Scalar local_scalar_dense(const at::Tensor& self) {
   return to_host_contiguous(self).item();
 }
 
-// Shapes that depend on the data need the data on the host anyway.
-at::Tensor masked_select(const at::Tensor& self, const at::Tensor& mask) {
-  at::Tensor host_self = is_tpu(self) ? to_host_contiguous(self, "data_dependent") : self;
-  at::Tensor host_mask = is_tpu(mask) ? to_host_contiguous(mask, "data_dependent") : mask;
-  return at::masked_select(host_self, host_mask).to(is_tpu(self) ? self.device() : mask.device());
-}
-
-at::Tensor nonzero(const at::Tensor& self) {
-  return at::nonzero(to_host_contiguous(self, "data_dependent")).to(self.device());
-}
-
 }  // namespace
 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
@@ -262,8 +250,6 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("_copy_from", TORCH_FN(copy_from));
   m.impl("_copy_from_and_resize", TORCH_FN(copy_from_and_resize));
   m.impl("_local_scalar_dense", TORCH_FN(local_scalar_dense));
-  m.impl("masked_select", TORCH_FN(masked_select));
-  m.impl("nonzero", TORCH_FN(nonzero));
 }
 
 }  // namespace torch_pjrt::aten

@@ -141,6 +141,41 @@ std::vector<Value> native_batch_norm_rule(Builder& b, const OpCall& call) {
   return results;
 }
 
+// The functional variants torch.export and AOTAutograd trace batch norm into;
+// each is native_batch_norm with its arguments rearranged.
+
+// _native_batch_norm_legit(input, weight?, bias?, running_mean!, running_var!,
+// training, momentum, eps), or without the running statistics (no_stats).
+std::vector<Value> native_batch_norm_legit_rule(Builder& b, const OpCall& call) {
+  OpCall inner = call;
+  const bool no_stats = call.size() == 6;
+  if (no_stats) inner.args.insert(inner.args.begin() + 3, 2, NoneArg{});
+  std::vector<Value> results = native_batch_norm_rule(b, inner);
+  if (no_stats) results.resize(3);
+  return results;
+}
+
+// _native_batch_norm_legit_no_training(input, weight?, bias?, running_mean,
+// running_var, momentum, eps): eval mode, running statistics read only.
+std::vector<Value> native_batch_norm_legit_no_training_rule(Builder& b, const OpCall& call) {
+  OpCall inner = call;
+  inner.args.insert(inner.args.begin() + 5, false);
+  std::vector<Value> results = native_batch_norm_rule(b, inner);
+  results.resize(3);
+  return results;
+}
+
+// _batch_norm_with_update(input, weight?, bias?, running_mean!, running_var!,
+// momentum, eps) -> (output, save_mean, save_invstd, reserve): training mode;
+// reserve is cuDNN's workspace, empty elsewhere.
+std::vector<Value> batch_norm_with_update_rule(Builder& b, const OpCall& call) {
+  OpCall inner = call;
+  inner.args.insert(inner.args.begin() + 5, true);
+  std::vector<Value> results = native_batch_norm_rule(b, inner);
+  results.insert(results.begin() + 3, b.zeros(TensorType{ElementType::kU8, {0}}));
+  return results;
+}
+
 // native_batch_norm_backward(grad_out, input, weight?, running_mean?,
 // running_var?, save_mean?, save_invstd?, train, eps, output_mask)
 //   -> (grad_input, grad_weight, grad_bias)
@@ -186,12 +221,27 @@ std::vector<Value> native_batch_norm_backward_rule(Builder& b, const OpCall& cal
           b.convert(grad_bias, param_type)};
 }
 
+// batch_norm_backward(grad_out, input, weight, running_mean?, running_var?,
+// save_mean?, save_invstd?, update, eps, output_mask, reserve): the backward
+// of _batch_norm_with_update, native_batch_norm_backward with the reserve
+// (cuDNN's workspace) dropped.
+std::vector<Value> batch_norm_backward_rule(Builder& b, const OpCall& call) {
+  OpCall inner = call;
+  inner.args.pop_back();
+  return native_batch_norm_backward_rule(b, inner);
+}
+
 }  // namespace
 
 void add_normalization_rules(RuleTable& table) {
   RuleInfo forward{&native_batch_norm_rule, {}};
   forward.unlisted_mutated_args = {3, 4};
   table.add("native_batch_norm", forward);
+  table.add("_native_batch_norm_legit", RuleInfo{&native_batch_norm_legit_rule, {}});
+  table.add("_native_batch_norm_legit_no_training",
+            RuleInfo{&native_batch_norm_legit_no_training_rule, {}});
+  table.add("_batch_norm_with_update", RuleInfo{&batch_norm_with_update_rule, {}});
+  table.add("batch_norm_backward", RuleInfo{&batch_norm_backward_rule, {}});
   table.add("native_batch_norm_backward", RuleInfo{&native_batch_norm_backward_rule, {}});
 }
 

@@ -58,6 +58,12 @@ const RuleTable& rule_table() {
     add_orthogonal_polynomial_rules(t);
     add_bessel_rules(t);
     add_special_function_rules(t);
+    add_mask_compaction_rules(t);
+    add_margin_loss_rules(t);
+    add_sliding_window_rules(t);
+    add_index_reduce_rules(t);
+    add_unpooling_rules(t);
+    add_distance_rules(t);
     return t;
   }();
   return table;

@@ -84,5 +84,11 @@ void add_vector_rules(RuleTable& table);
 void add_orthogonal_polynomial_rules(RuleTable& table);
 void add_bessel_rules(RuleTable& table);
 void add_special_function_rules(RuleTable& table);
+void add_mask_compaction_rules(RuleTable& table);
+void add_margin_loss_rules(RuleTable& table);
+void add_sliding_window_rules(RuleTable& table);
+void add_index_reduce_rules(RuleTable& table);
+void add_unpooling_rules(RuleTable& table);
+void add_distance_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering

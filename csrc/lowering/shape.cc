@@ -1,13 +1,12 @@
 // Shape family: ops that compute a new tensor by rearranging or padding the
 // elements of their inputs (cat, stack, flip, roll, repeat, constant_pad_nd,
-// tril, triu, channel_shuffle, unfold_backward). View ops (view, transpose,
-// slice, expand, ...) are not here: they are metadata-only in the aten layer.
+// tril, triu, channel_shuffle). View ops (view, transpose, slice, expand, ...)
+// are not here: they are metadata-only in the aten layer.
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "lowering/along_dim.h"
 #include "lowering/broadcast.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
@@ -310,49 +309,6 @@ std::vector<Value> channel_shuffle_rule(Builder& b, const OpCall& call) {
   return {b.reshape(b.transpose(b.reshape(self, split), permutation), dims)};
 }
 
-// --- unfold_backward --------------------------------------------------------------
-
-// unfold_backward(grad_in, input_sizes, dim, size, step): the gradient of
-// Tensor.unfold, which istft's overlap-add uses forward too. Element k of
-// window w came from position w * step + k along dim; overlapping windows add.
-std::vector<Value> unfold_backward_rule(Builder& b, const OpCall& call) {
-  Value grad = call.tensor(0).value;
-  const std::vector<int64_t>& original = call.ints(1);
-  const int64_t size = call.int_at(3);
-  const int64_t step = call.int_at(4);
-  // A 0-d input unfolds as if it had one element along one dim.
-  const std::vector<int64_t> input_sizes = original.empty() ? std::vector<int64_t>{1} : original;
-  const auto rank = static_cast<int64_t>(input_sizes.size());
-  const int64_t dim = wrap_dim(call.int_at(2), rank);
-  if (size <= 0 || step <= 0) {
-    throw InvalidArgument("unfold_backward: size and step must be positive");
-  }
-  const int64_t windows = input_sizes[dim] >= size ? (input_sizes[dim] - size) / step + 1 : 0;
-  std::vector<int64_t> grad_dims = input_sizes;
-  grad_dims[dim] = windows;
-  grad_dims.push_back(size);
-  const TensorType result_type{b.element_type(grad), input_sizes};
-  if (b.type(grad).numel() != TensorType{result_type.element, grad_dims}.numel()) {
-    throw InvalidArgument("unfold_backward: grad of shape " + shape_text(b.dims(grad)) +
-                          " does not match the windows " + shape_text(grad_dims));
-  }
-  if (windows == 0 || result_type.numel() == 0) return {b.reshape(b.zeros(result_type), original)};
-  grad = b.reshape(grad, grad_dims);
-  // Each window's elements follow the window along dim: [..., w, k, ...].
-  std::vector<int64_t> permutation;
-  for (int64_t d = 0; d <= dim; ++d) permutation.push_back(d);
-  permutation.push_back(rank);
-  for (int64_t d = dim + 1; d < rank; ++d) permutation.push_back(d);
-  std::vector<int64_t> merged = input_sizes;
-  merged[dim] = windows * size;
-  Value updates = b.reshape(b.transpose(grad, permutation), merged);
-  std::vector<int64_t> index(static_cast<size_t>(windows * size));
-  for (int64_t w = 0; w < windows; ++w) {
-    for (int64_t k = 0; k < size; ++k) index[w * size + k] = w * step + k;
-  }
-  return {b.reshape(scatter_add_along(b, updates, dim, index, input_sizes[dim]), original)};
-}
-
 }  // namespace
 
 void add_shape_rules(RuleTable& table) {
@@ -367,7 +323,6 @@ void add_shape_rules(RuleTable& table) {
   table.add("tril", {&tril_rule, {}});
   table.add("triu", {&triu_rule, {}});
   table.add("channel_shuffle", {&channel_shuffle_rule, {}});
-  table.add("unfold_backward", {&unfold_backward_rule, {}});
 }
 
 }  // namespace torch_pjrt::lowering
