@@ -1,14 +1,16 @@
 // Linear algebra ops whose CPU kernels are compositions of other linalg ops
-// and whose results depend on more than the values a lowering rule sees:
+// and whose results depend on more than the values a lowering rule sees, or
+// that raise from values only the device knows:
 //
-// - _linalg_det, _linalg_slogdet and _linalg_solve_ex factor A^T instead of A
-//   when A is a contiguous real tensor (CPU's LAPACK wants column-major input),
-//   and return that factorization; their backward formulas test the same
-//   contiguity to decide how to use it. Only the tensor, not the lowering,
-//   knows the strides, so these are composed here as CPU composes them, from
-//   ops with lowering rules (linalg_lu_factor_ex, linalg_lu_solve, ...).
-// - The legacy cholesky raises when the input is not positive-definite, which
-//   needs the info on the host (_linalg_check_errors reads it).
+// - _linalg_det and _linalg_slogdet factor A^T instead of A when A is a
+//   contiguous real tensor (CPU's LAPACK wants column-major input) and return
+//   that factorization; their backward formulas test the same contiguity to
+//   decide how to use it. Only the tensor, not the lowering, knows the
+//   strides, so these are composed here as CPU composes them, from ops with
+//   lowering rules (linalg_lu_factor_ex, prod, ...).
+// - _linalg_solve_ex with check_errors and the legacy cholesky raise when the
+//   input is singular / not positive-definite, which needs the info on the
+//   host (_linalg_check_errors reads it).
 #include <ATen/ATen.h>
 #include <ATen/native/Resize.h>
 #include <torch/library.h>
@@ -82,10 +84,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> solve(const at::Tenso
   TORCH_CHECK(left || !vector_case,
               "linalg.solve: Vector broadcasting of the left hand side is not supported for "
               "left=False. In this case linalg.solve is equivalent to B / A.squeeze(-1)");
-  const bool transposed = factors_transpose(a);
-  auto [lu, pivots, info] = at::linalg_lu_factor_ex(transposed ? a.mT() : a);
+  auto [lu, pivots, info] = at::linalg_lu_factor_ex(a);
   if (check_errors) at::_linalg_check_errors(info, "torch.linalg.solve_ex", a.dim() == 2);
-  at::Tensor result = at::linalg_lu_solve(lu, pivots, rhs, left, transposed);
+  at::Tensor result = at::linalg_lu_solve(lu, pivots, rhs, left, false);
   if (vector_case) result = result.squeeze(-1);
   return {result, lu, pivots, info};
 }

@@ -30,10 +30,21 @@ struct Factor {
 };
 
 // One column of the factorization of a [B, n, n] batch (lower triangle);
-// state is (k, a, info).
+// state is (k, a, info, update). The rank-1 update of step k is subtracted at
+// the start of step k + 1, from memory, so XLA cannot contract it into fused
+// multiply-adds: CPU's LAPACK rounds each product, and a rank-deficient input
+// must meet the same exact zero pivot.
 std::vector<Value> cholesky_step(Builder& r, const std::vector<Value>& state) {
   Value k = state[0], a = state[1], info = state[2];
   const std::vector<int64_t> dims = r.dims(a);
+  {
+    const TensorType index_type{kS32, dims};
+    Value previous = r.broadcast_in_dim(r.sub(k, r.constant_int(1, kS32)), dims, {});
+    Value trailing = r.binary(BinaryOp::kAnd,
+                              r.compare(ComparisonDirection::kGT, r.iota(index_type, 1), previous),
+                              r.compare(ComparisonDirection::kGT, r.iota(index_type, 2), previous));
+    a = r.select(trailing, r.sub(a, state[3]), a);
+  }
   const int64_t batch = dims[0], n = dims[1];
   const ElementType type = r.element_type(a);
   const bool complex = stablehlo::is_complex(type);
@@ -69,14 +80,8 @@ std::vector<Value> cholesky_step(Builder& r, const std::vector<Value>& state) {
   Value multipliers = r.select(below, column, r.zeros(r.type(column)));
   Value update = r.mul(r.broadcast_in_dim(multipliers, dims, {0, 1}),
                        r.broadcast_in_dim(matrix::conj(r, multipliers), dims, {0, 2}));
-  const TensorType full{kS32, dims};
-  Value k_full = r.broadcast_in_dim(k, dims, {});
-  Value trailing =
-      r.binary(BinaryOp::kAnd, r.compare(ComparisonDirection::kGT, r.iota(full, 1), k_full),
-               r.compare(ComparisonDirection::kGT, r.iota(full, 2), k_full));
-  trailing = r.binary(BinaryOp::kAnd, trailing, r.broadcast_in_dim(proceed, dims, {0}));
-  a = r.select(trailing, r.sub(a, update), a);
-  return {r.add(k, r.constant_int(1, kS32)), a, info};
+  update = r.select(r.broadcast_in_dim(proceed, dims, {0}), update, r.zeros(r.type(update)));
+  return {r.add(k, r.constant_int(1, kS32)), a, info, update};
 }
 
 Factor cholesky(Builder& b, Value a, bool upper) {
@@ -87,7 +92,7 @@ Factor cholesky(Builder& b, Value a, bool upper) {
   // The upper triangle of A is the lower triangle of A^H, and U = L^H.
   Value lower = b.reshape(upper ? matrix::adjoint(b, a) : a, {count, n, n});
   std::vector<Value> state = b.while_loop(
-      {b.constant_int(0, kS32), lower, b.zeros({kS32, {count}})},
+      {b.constant_int(0, kS32), lower, b.zeros({kS32, {count}}), b.zeros(b.type(lower))},
       [&](Builder& r, const std::vector<Value>& v) {
         return std::vector<Value>{
             r.compare(ComparisonDirection::kLT, v[0], r.constant_int(n, kS32))};

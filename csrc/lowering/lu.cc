@@ -66,10 +66,22 @@ struct LuFactors {
 };
 
 // One elimination step on column k of a [B, m, n] batch; state is
-// (k, a, pivots, perm, info).
+// (k, a, pivots, perm, info, update). The rank-1 update of step k is
+// subtracted at the start of step k + 1: the product then comes from memory,
+// so XLA cannot contract the multiply and subtract into one fused
+// multiply-add, which would leave residues such as 2e-16 where CPU's LAPACK
+// (rounding the product first) finds an exact zero pivot and reports the
+// matrix singular. The last step's update always covers an empty block.
 std::vector<Value> elimination_step(Builder& r, const std::vector<Value>& state) {
   Value k = state[0], a = state[1], pivots = state[2], perm = state[3], info = state[4];
   const std::vector<int64_t> dims = r.dims(a);
+  {
+    const TensorType index_type{kS32, dims};
+    Value previous = r.broadcast_in_dim(r.sub(k, r.constant_int(1, kS32)), dims, {});
+    Value trailing = and_(r, r.compare(ComparisonDirection::kGT, r.iota(index_type, 1), previous),
+                          r.compare(ComparisonDirection::kGT, r.iota(index_type, 2), previous));
+    a = r.select(trailing, r.sub(a, state[5]), a);
+  }
   const int64_t batch = dims[0], m = dims[1], n = dims[2];
   const ElementType type = r.element_type(a);
   Value zero = r.constant_int(0, kS32);
@@ -150,11 +162,7 @@ std::vector<Value> elimination_step(Builder& r, const std::vector<Value>& state)
       r.reshape(r.dynamic_slice(a, {zero, k, zero}, {batch, 1, n}), {batch, n});
   Value update = r.mul(r.broadcast_in_dim(multipliers, dims, {0, 1}),
                        r.broadcast_in_dim(pivot_row_values, dims, {0, 2}));
-  Value k_full = r.broadcast_in_dim(k, dims, {});
-  Value trailing = and_(r, r.compare(ComparisonDirection::kGT, r.iota(full_type, 1), k_full),
-                        r.compare(ComparisonDirection::kGT, r.iota(full_type, 2), k_full));
-  a = r.select(trailing, r.sub(a, update), a);
-  return {r.add(k, one), a, pivots, perm, info};
+  return {r.add(k, one), a, pivots, perm, info, update};
 }
 
 LuFactors lu_factor(Builder& b, Value a) {
@@ -174,7 +182,8 @@ LuFactors lu_factor(Builder& b, Value a) {
   }
   std::vector<Value> state = b.while_loop(
       {b.constant_int(0, kS32), b.reshape(a, {count, m, n}), b.zeros({kS32, {count, steps}}),
-       b.iota({kS32, {count, m}}, 1), b.zeros({kS32, {count}})},
+       b.iota({kS32, {count, m}}, 1), b.zeros({kS32, {count}}),
+       b.zeros({b.element_type(a), {count, m, n}})},
       [&](Builder& r, const std::vector<Value>& v) {
         return std::vector<Value>{
             r.compare(ComparisonDirection::kLT, v[0], r.constant_int(steps, kS32))};

@@ -218,7 +218,7 @@ def test_solve(dtype, contiguous):
 
 @pytest.mark.parametrize("contiguous", [False, True])
 def test_gradients(contiguous):
-    a = square((2, 3, 3), torch.float64)
+    a = square((2, 3, 3), torch.float64) + 4 * torch.eye(3, dtype=torch.float64)
     if not contiguous:
         a = a.mT.contiguous().mT
     rhs = make((2, 3, 2), torch.float64, seed=1)
