@@ -283,9 +283,12 @@ Value any_off_diagonal(Builder& b, Value a) {
                       return std::vector<Value>{r.add(v[0], v[1])};
                     });
   };
-  Value total = add_all(b.mul(a, a), {1, 2});
-  Value on_diagonal = diagonal(b, a);
-  Value off = b.sub(total, add_all(b.mul(on_diagonal, on_diagonal), {1}));
+  Value squares = b.mul(a, a);
+  Value total = add_all(squares, {1, 2});
+  // Summed apart, not as total - diagonal, which cancels to rounding noise.
+  Value on_diagonal = b.compare(ComparisonDirection::kEQ, row_minus_col(b, b.dims(a)),
+                                b.splat(0, {ElementType::kS64, b.dims(a)}));
+  Value off = add_all(b.select(on_diagonal, b.zeros(b.type(a)), squares), {1, 2});
   const double eps = b.element_type(a) == ElementType::kF64 ? std::numeric_limits<double>::epsilon()
                                                             : std::numeric_limits<float>::epsilon();
   Value open =

@@ -245,3 +245,100 @@ def test_lu_errors():
         torch.linalg.inv(torch.ones(2, 3, device=DEVICE))
     with pytest.raises(RuntimeError, match="Expected a floating point or complex tensor"):
         torch.linalg.det(torch.ones(2, 2, dtype=torch.int64, device=DEVICE))
+
+
+# --- complex64 ------------------------------------------------------------------------
+
+
+def test_complex64():
+    c64 = dict(atol=1e-4, rtol=1e-4)
+    a = torch.complex(make((2, 3, 3), torch.float32), make((2, 3, 3), torch.float32, seed=1))
+    a = a + 3 * torch.eye(3)
+    pd = a @ a.mH + torch.eye(3)
+    rhs = torch.complex(make((2, 3, 2), torch.float32, seed=2), make((2, 3, 2), torch.float32, seed=3))
+    check_op(torch.linalg.cholesky_ex, pd, **c64)
+    check_op(lambda x: torch.linalg.cholesky(x, upper=True), pd, **c64)
+    check_op(lambda x, y: torch.cholesky_solve(y, torch.linalg.cholesky(x)), pd, rhs, **c64)
+    check_op(lambda x: torch.cholesky_inverse(torch.linalg.cholesky(x)), pd, **c64)
+    check_op(lambda x, y: torch.linalg.solve_triangular(x, y, upper=True), a, rhs, **c64)
+    check_op(torch.linalg.lu_factor_ex, a, **c64)
+    check_op(torch.linalg.lu, a, **c64)
+    check_op(torch.linalg.inv, a, **c64)
+    check_op(torch.linalg.solve, a, rhs, **c64)
+    check_op(lambda x, y: torch.linalg.lu_solve(*torch.linalg.lu_factor(x), y, adjoint=True), a,
+             rhs, **c64)
+    check_op(torch.linalg.det, a, **c64)
+    check_op(torch.linalg.slogdet, a, **c64)
+    check_op(torch.linalg.qr, a, **c64)
+    check_op(lambda x, y: torch.ormqr(*torch.geqrf(x), y, transpose=True), a, rhs, **c64)
+
+
+# --- QR -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(3, 3), (2, 5, 3), (3, 5), (0, 3), (0, 2, 2)])
+def test_qr(dtype, shape):
+    a = make(shape, dtype)
+    check_op(torch.geqrf, a, **tol(dtype))
+    for mode in ["reduced", "complete", "r"]:
+        check_op(lambda x: torch.linalg.qr(x, mode=mode), a, **tol(dtype))
+    if shape[-2] >= shape[-1]:
+        check_op(lambda x: torch.linalg.householder_product(*torch.geqrf(x)), a, **tol(dtype))
+    for left in [False, True]:
+        for transpose in [False, True]:
+            other = make((*shape[:-2], shape[-2], 2) if left else (*shape[:-2], 2, shape[-2]),
+                         dtype, seed=1)
+            check_op(lambda x, y: torch.ormqr(*torch.geqrf(x), y, left=left, transpose=transpose),
+                     a, other, **tol(dtype))
+
+
+def test_qr_gradient_and_noncontiguous():
+    a = make((2, 4, 3), torch.float64, noncontiguous=True)
+    check_op(torch.linalg.qr, a)
+    cpu = a.clone().requires_grad_()
+    dev = to_device(a).requires_grad_()
+    sum(t.sum() for t in torch.linalg.qr(cpu)).backward()
+    sum(t.sum() for t in torch.linalg.qr(dev)).backward()
+    same(dev.grad, cpu.grad, torch.float64)
+
+
+# --- eigh and SVD: values, and vectors up to sign --------------------------------------
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(1, 1), (4, 4), (2, 3, 5, 5), (0, 3, 3)])
+def test_eigh(dtype, shape):
+    a = make(shape, dtype)
+    check_op(torch.linalg.eigvalsh, a, **tol(dtype))
+    check_op(lambda x: torch.linalg.eigvalsh(x, UPLO="U"), a, **tol(dtype))
+    values, vectors = torch.linalg.eigh(a.to(DEVICE))
+    expected_values, expected_vectors = torch.linalg.eigh(a)
+    same(values, expected_values, dtype)
+    # Eigenvectors are unique up to sign (the eigenvalues here are distinct).
+    same(vectors.abs(), expected_vectors.abs(), dtype)
+    same((vectors * expected_vectors.to(DEVICE)).sum(-2).abs(),
+         torch.ones(shape[:-1], dtype=dtype), dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(1, 1), (4, 4), (2, 5, 3), (3, 5), (0, 2, 2)])
+def test_svd(dtype, shape):
+    a = make(shape, dtype)
+    check_op(torch.linalg.svdvals, a, **tol(dtype))
+    u, s, vh = torch.linalg.svd(a.to(DEVICE), full_matrices=False)
+    same(s, torch.linalg.svdvals(a), dtype)
+    same(u @ torch.diag_embed(s).to(u.dtype) @ vh, a, dtype)
+    same(u.mT @ u, torch.eye(u.shape[-1], dtype=dtype).expand(*u.shape[:-2], -1, -1), dtype)
+    check_op(torch.linalg.pinv, a, **tol(dtype))
+    check_op(torch.linalg.matrix_rank, a)
+    if shape[-1] == shape[-2] and shape[-1] > 0:
+        check_op(torch.linalg.cond, a, **tol(dtype))
+
+
+def test_eigh_svd_unsupported():
+    a = torch.eye(3, dtype=torch.complex64, device=DEVICE)
+    with pytest.raises(NotImplementedError, match="complex"):
+        torch.linalg.eigvalsh(a)
+    with pytest.raises(NotImplementedError, match="full_matrices=True"):
+        torch.linalg.svd(torch.ones(3, 2, device=DEVICE))
