@@ -270,10 +270,33 @@ Value rotate_pair(Builder& b, Value x, Value p, Value q, Value c, Value s, bool 
   };
   Value xp = b.dynamic_slice(x, start(p), size);
   Value xq = b.dynamic_slice(x, start(q), size);
+  if (stablehlo::is_complex(b.element_type(x))) {
+    c = b.binary(BinaryOp::kComplex, c, b.zeros(b.type(c)));
+    s = b.binary(BinaryOp::kComplex, s, b.zeros(b.type(s)));
+  }
   Value cb = b.broadcast_in_dim(c, size, {0});
   Value sb = b.broadcast_in_dim(s, size, {0});
   x = b.dynamic_update_slice(x, b.sub(b.mul(cb, xp), b.mul(sb, xq)), start(p));
   return b.dynamic_update_slice(x, b.add(b.mul(sb, xp), b.mul(cb, xq)), start(q));
+}
+
+Value unit_phase(Builder& b, Value z) {
+  Value magnitude = b.unary(UnaryOp::kAbs, z);
+  Value zero = b.compare(ComparisonDirection::kEQ, magnitude, b.zeros(b.type(magnitude)));
+  Value safe = b.select(zero, b.splat(1, b.type(magnitude)), magnitude);
+  Value phase = b.div(z, b.binary(BinaryOp::kComplex, safe, b.zeros(b.type(safe))));
+  return b.select(zero, fill(b, 1, b.type(z)), phase);
+}
+
+Value scale_slice(Builder& b, Value x, Value i, Value factor, bool column) {
+  const std::vector<int64_t>& dims = b.dims(x);
+  Value zero = b.constant_int(0, ElementType::kS32);
+  const std::vector<int64_t> size = column ? std::vector<int64_t>{dims[0], dims[1], 1}
+                                           : std::vector<int64_t>{dims[0], 1, dims[2]};
+  const std::vector<Value> start =
+      column ? std::vector<Value>{zero, zero, i} : std::vector<Value>{zero, i, zero};
+  Value slice = b.dynamic_slice(x, start, size);
+  return b.dynamic_update_slice(x, b.mul(slice, b.broadcast_in_dim(factor, size, {0})), start);
 }
 
 Value any_off_diagonal(Builder& b, Value a) {
@@ -283,14 +306,17 @@ Value any_off_diagonal(Builder& b, Value a) {
                       return std::vector<Value>{r.add(v[0], v[1])};
                     });
   };
-  Value squares = b.mul(a, a);
+  Value squares = stablehlo::is_complex(b.element_type(a))
+                      ? b.unary(UnaryOp::kReal, b.mul(a, conj(b, a)))
+                      : b.mul(a, a);
   Value total = add_all(squares, {1, 2});
   // Summed apart, not as total - diagonal, which cancels to rounding noise.
   Value on_diagonal = b.compare(ComparisonDirection::kEQ, row_minus_col(b, b.dims(a)),
                                 b.splat(0, {ElementType::kS64, b.dims(a)}));
-  Value off = add_all(b.select(on_diagonal, b.zeros(b.type(a)), squares), {1, 2});
-  const double eps = b.element_type(a) == ElementType::kF64 ? std::numeric_limits<double>::epsilon()
-                                                            : std::numeric_limits<float>::epsilon();
+  Value off = add_all(b.select(on_diagonal, b.zeros(b.type(squares)), squares), {1, 2});
+  const double eps = b.element_type(total) == ElementType::kF64
+                         ? std::numeric_limits<double>::epsilon()
+                         : std::numeric_limits<float>::epsilon();
   Value open =
       b.compare(ComparisonDirection::kGT, off, b.mul(total, b.splat(eps * eps, b.type(total))));
   return b.reduce(open, b.constant(0, ElementType::kPred), {0},

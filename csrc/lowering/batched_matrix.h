@@ -65,8 +65,13 @@ Value permutation_matrix(Builder& b, Value perm, ElementType type);
 // (1, 0) where apq is 0. All operands are [B].
 std::pair<Value, Value> jacobi_rotation(Builder& b, Value app, Value aqq, Value apq);
 // Rows (or columns) p and q of x [B, r, c] replaced by (c x_p - s x_q,
-// s x_p + c x_q); p, q are 0-d s32, c, s are [B].
+// s x_p + c x_q); p, q are 0-d s32, c, s are real [B] (also for complex x).
 Value rotate_pair(Builder& b, Value x, Value p, Value q, Value c, Value s, bool columns);
+
+// z / |z| for a complex [B], and 1 where z is 0.
+Value unit_phase(Builder& b, Value z);
+// Row (or column) i of x [B, r, c] multiplied by factor [B]; i is 0-d s32.
+Value scale_slice(Builder& b, Value x, Value i, Value factor, bool column);
 
 // Whether any matrix of the symmetric batch a [B, n, n] has an off-diagonal
 // part above epsilon times the whole (Frobenius norms): the end of Jacobi sweeps.

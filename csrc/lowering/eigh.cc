@@ -1,12 +1,14 @@
-// Symmetric eigendecomposition (_linalg_eigh, behind linalg.eigh and
-// linalg.eigvalsh) by cyclic Jacobi rotations, for real inputs.
+// Symmetric / Hermitian eigendecomposition (_linalg_eigh, behind linalg.eigh
+// and linalg.eigvalsh) by cyclic Jacobi rotations.
 //
 // A sweep rotates every pair (p, q), p < q, once, each rotation zeroing
 // A[p, q]; sweeps repeat (a stablehlo.while) until the off-diagonal part is
 // negligible against the whole matrix in every batch element, at most
 // kMaxSweeps times. Jacobi converges quadratically, so small matrices take a
 // handful of sweeps. Eigenvalues come out ascending, as LAPACK's; the sign of
-// each eigenvector is not unique and need not match LAPACK's.
+// each eigenvector (its phase, for complex) is not unique and need not match
+// LAPACK's. For Hermitian input, a diagonal unitary scaling first makes each
+// pivot entry real, and the rotation is then the real one.
 
 #include <cmath>
 #include <limits>
@@ -41,6 +43,18 @@ std::vector<Value> rotation_step(Builder& r, const std::vector<Value>& state, in
   Value p = r.reshape(r.dynamic_slice(r.constant_ints(first, {kS32, {pairs}}), {pair}, {1}), {});
   Value q = r.reshape(r.dynamic_slice(r.constant_ints(second, {kS32, {pairs}}), {pair}, {1}), {});
   Value app = element(r, a, p, p), aqq = element(r, a, q, q), apq = element(r, a, p, q);
+  if (stablehlo::is_complex(r.element_type(a))) {
+    // A unitary diagonal scaling of q first makes a[p, q] real: column q
+    // times conj(phase), row q times phase.
+    Value phase = matrix::unit_phase(r, apq);
+    Value phase_conj = matrix::conj(r, phase);
+    a = matrix::scale_slice(r, a, q, phase_conj, true);
+    a = matrix::scale_slice(r, a, q, phase, false);
+    vectors = matrix::scale_slice(r, vectors, q, phase_conj, true);
+    app = r.unary(UnaryOp::kReal, app);
+    aqq = r.unary(UnaryOp::kReal, aqq);
+    apq = r.unary(UnaryOp::kAbs, apq);
+  }
   auto [c, s] = matrix::jacobi_rotation(r, app, aqq, apq);
   a = matrix::rotate_pair(r, a, p, q, c, s, false);
   a = matrix::rotate_pair(r, a, p, q, c, s, true);
@@ -61,21 +75,28 @@ std::vector<Value> eigh_rule(Builder& b, const OpCall& call) {
   if (uplo != "L" && uplo != "U" && uplo != "l" && uplo != "u")
     throw InvalidArgument("Expected UPLO argument to be 'L' or 'U', but got " + uplo);
   const ElementType type = b.element_type(a);
-  if (stablehlo::is_complex(type))
-    throw Unsupported("linalg.eigh of complex (Hermitian) matrices is not lowered yet");
   const std::vector<int64_t> batch = matrix::batch_dims(b, a);
   const int64_t n = b.dims(a).back(), count = matrix::product(batch);
+  const ElementType real_type = stablehlo::real_part_type(type);
   std::vector<int64_t> value_dims = batch;
   value_dims.push_back(n);
   const TensorType empty{type, {0}};
   if (count == 0 || n == 0) {
-    return {b.zeros({type, value_dims}), compute_v ? b.zeros(b.type(a)) : b.zeros(empty)};
+    return {b.zeros({real_type, value_dims}), compute_v ? b.zeros(b.type(a)) : b.zeros(empty)};
   }
   // The symmetric matrix the chosen triangle describes.
   const bool lower = uplo == "L" || uplo == "l";
   Value triangle = matrix::keep_triangle(b, b.reshape(a, {count, n, n}), lower);
   Value strict = matrix::keep_triangle(b, triangle, lower, lower ? -1 : 1);
-  Value symmetric = b.add(triangle, matrix::transpose(b, strict));
+  Value symmetric = b.add(triangle, matrix::adjoint(b, strict));
+  if (stablehlo::is_complex(type)) {
+    // As LAPACK, ignore the imaginary part of the diagonal.
+    Value real = b.unary(UnaryOp::kReal, symmetric);
+    Value real_only = b.binary(BinaryOp::kComplex, real, b.zeros(b.type(real)));
+    Value diagonal = b.binary(BinaryOp::kAnd, matrix::triangle_mask(b, b.dims(symmetric), true, 0),
+                              matrix::triangle_mask(b, b.dims(symmetric), false, 0));
+    symmetric = b.select(diagonal, real_only, symmetric);
+  }
   Value values, vectors = matrix::identity(b, {type, {count, n, n}});
   if (n == 1) {
     values = b.reshape(symmetric, {count, 1});
@@ -94,6 +115,7 @@ std::vector<Value> eigh_rule(Builder& b, const OpCall& call) {
     values = matrix::diagonal(b, state[2]);
     vectors = state[3];
   }
+  if (stablehlo::is_complex(type)) values = b.unary(UnaryOp::kReal, values);
   // Ascending eigenvalues; the eigenvectors (columns) follow.
   const TensorType order_type{kS32, {count, n}};
   std::vector<Value> sorted =

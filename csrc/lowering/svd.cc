@@ -1,13 +1,14 @@
 // Singular value decomposition (_linalg_svd, behind linalg.svd, svdvals,
-// svd, pinv, matrix_rank and cond) by one-sided Jacobi rotations, for real
-// inputs.
+// svd, pinv, matrix_rank and cond) by one-sided Jacobi rotations.
 //
-// Rotating pairs of columns of a tall matrix (A, or A^T when A is wide) until
+// Rotating pairs of columns of a tall matrix (A, or A^H when A is wide) until
 // they are mutually orthogonal leaves A V = U S: the column norms are the
 // singular values, the normalized columns U, the accumulated rotations V.
 // Sweeps repeat (a stablehlo.while) until the Gram matrix of the columns is
 // diagonal to working precision. Singular values come out descending; the
-// signs of singular vectors are not unique and need not match LAPACK's.
+// signs (phases) of singular vectors are not unique and need not match
+// LAPACK's. Complex columns are first scaled by a phase that makes each pair's
+// inner product real, then rotated as real ones.
 // full_matrices=True for non-square inputs (completing U or V to a basis) is
 // not lowered.
 
@@ -32,7 +33,10 @@ Value column_dot(Builder& r, Value u, Value p, Value q) {
   Value zero = r.constant_int(0, kS32);
   Value up = r.dynamic_slice(u, {zero, zero, p}, {dims[0], dims[1], 1});
   Value uq = r.dynamic_slice(u, {zero, zero, q}, {dims[0], dims[1], 1});
-  return r.reduce(r.mul(up, uq), r.constant(0, r.element_type(u)), {1, 2},
+  const ElementType type = r.element_type(u);
+  Value zero_value =
+      stablehlo::is_complex(type) ? r.splat_complex(0, 0, {type, {}}) : r.constant(0, type);
+  return r.reduce(r.mul(matrix::conj(r, up), uq), zero_value, {1, 2},
                   [](Builder& s, const std::vector<Value>& v) {
                     return std::vector<Value>{s.add(v[0], v[1])};
                   });
@@ -47,8 +51,18 @@ std::vector<Value> rotation_step(Builder& r, const std::vector<Value>& state, in
   Value pair = state[1], u = state[2], v = state[3];
   Value p = r.reshape(r.dynamic_slice(r.constant_ints(first, {kS32, {pairs}}), {pair}, {1}), {});
   Value q = r.reshape(r.dynamic_slice(r.constant_ints(second, {kS32, {pairs}}), {pair}, {1}), {});
-  auto [c, s] = matrix::jacobi_rotation(r, column_dot(r, u, p, p), column_dot(r, u, q, q),
-                                        column_dot(r, u, p, q));
+  Value alpha = column_dot(r, u, p, p), beta = column_dot(r, u, q, q);
+  Value gamma = column_dot(r, u, p, q);
+  if (stablehlo::is_complex(r.element_type(u))) {
+    // Scaling column q by conj(phase of gamma) first makes u_p^H u_q real.
+    Value phase_conj = matrix::conj(r, matrix::unit_phase(r, gamma));
+    u = matrix::scale_slice(r, u, q, phase_conj, true);
+    v = matrix::scale_slice(r, v, q, phase_conj, true);
+    alpha = r.unary(UnaryOp::kReal, alpha);
+    beta = r.unary(UnaryOp::kReal, beta);
+    gamma = r.unary(UnaryOp::kAbs, gamma);
+  }
+  auto [c, s] = matrix::jacobi_rotation(r, alpha, beta, gamma);
   u = matrix::rotate_pair(r, u, p, q, c, s, true);
   v = matrix::rotate_pair(r, v, p, q, c, s, true);
   Value next = r.add(pair, r.constant_int(1, kS32));
@@ -64,8 +78,8 @@ std::vector<Value> svd_rule(Builder& b, const OpCall& call) {
   matrix::check_is_matrix(b, a, "linalg.svd", "A");
   matrix::check_floating_or_complex(b, a, "linalg.svd");
   const ElementType type = b.element_type(a);
-  if (stablehlo::is_complex(type))
-    throw Unsupported("linalg.svd of complex matrices is not lowered yet");
+  const bool complex = stablehlo::is_complex(type);
+  const ElementType real_type = stablehlo::real_part_type(type);
   if (call.size() > 3 && !call.is_none(3))
     throw InvalidArgument(
         "torch.linalg.svd: keyword argument `driver=` is only supported on "
@@ -81,12 +95,13 @@ std::vector<Value> svd_rule(Builder& b, const OpCall& call) {
   const TensorType u_type{type, matrix::with_matrix(batch, m, k)};
   const TensorType vh_type{type, matrix::with_matrix(batch, k, n)};
   if (count == 0 || k == 0) {
-    if (!compute_uv) return {b.zeros(empty), b.zeros({type, s_dims}), b.zeros(empty)};
-    return {matrix::identity(b, u_type), b.zeros({type, s_dims}), matrix::identity(b, vh_type)};
+    if (!compute_uv) return {b.zeros(empty), b.zeros({real_type, s_dims}), b.zeros(empty)};
+    return {matrix::identity(b, u_type), b.zeros({real_type, s_dims}),
+            matrix::identity(b, vh_type)};
   }
   const bool wide = m < n;
   Value tall = b.reshape(a, {count, m, n});
-  if (wide) tall = matrix::transpose(b, tall);
+  if (wide) tall = matrix::adjoint(b, tall);
   const int64_t rows = std::max(m, n);
   Value u = tall, v = matrix::identity(b, {type, {count, k, k}});
   if (k > 1) {
@@ -96,7 +111,7 @@ std::vector<Value> svd_rule(Builder& b, const OpCall& call) {
           Value more_sweeps =
               r.compare(ComparisonDirection::kLT, s[0], r.constant_int(kMaxSweeps, kS32));
           Value mid_sweep = r.compare(ComparisonDirection::kNE, s[1], r.constant_int(0, kS32));
-          Value gram = matrix::matmul(r, matrix::transpose(r, s[2]), s[2]);
+          Value gram = matrix::matmul(r, matrix::adjoint(r, s[2]), s[2]);
           Value go_on = r.binary(BinaryOp::kOr, mid_sweep, matrix::any_off_diagonal(r, gram));
           return std::vector<Value>{r.binary(BinaryOp::kAnd, more_sweeps, go_on)};
         },
@@ -104,7 +119,8 @@ std::vector<Value> svd_rule(Builder& b, const OpCall& call) {
     u = state[2];
     v = state[3];
   }
-  Value norms = b.unary(UnaryOp::kSqrt, b.reduce(b.mul(u, u), b.constant(0, type), {1},
+  Value squares = complex ? b.unary(UnaryOp::kReal, b.mul(u, matrix::conj(b, u))) : b.mul(u, u);
+  Value norms = b.unary(UnaryOp::kSqrt, b.reduce(squares, b.constant(0, real_type), {1},
                                                  [](Builder& r, const std::vector<Value>& x) {
                                                    return std::vector<Value>{r.add(x[0], x[1])};
                                                  }));
@@ -119,16 +135,18 @@ std::vector<Value> svd_rule(Builder& b, const OpCall& call) {
   // A zero column stays zero (its singular vector is arbitrary, and a NaN there
   // would leak into pinv, which multiplies it by zero).
   const TensorType u_flat{type, {count, rows, k}};
-  Value scale = b.broadcast_in_dim(sorted[0], u_flat.dims, {0, 2});
+  Value scale = sorted[0];
+  if (complex) scale = b.binary(BinaryOp::kComplex, scale, b.zeros(b.type(scale)));
+  scale = b.broadcast_in_dim(scale, u_flat.dims, {0, 2});
   Value u_sorted = matrix::transpose(b, matrix::gather_rows(b, matrix::transpose(b, u), sorted[1]));
   Value zero_column = b.compare(ComparisonDirection::kEQ, scale, b.zeros(u_flat));
   u_sorted = b.select(zero_column, b.zeros(u_flat), b.div(u_sorted, scale));
   Value v_sorted = matrix::transpose(b, matrix::gather_rows(b, matrix::transpose(b, v), sorted[1]));
-  // tall = U S V^T; for a wide A, A = V S U^T.
+  // tall = U S V^H; for a wide A, A = V S U^H.
   Value left = wide ? v_sorted : u_sorted;
   Value right = wide ? u_sorted : v_sorted;
   return {b.reshape(left, u_type.dims), singular,
-          b.reshape(matrix::transpose(b, right), vh_type.dims)};
+          b.reshape(matrix::adjoint(b, right), vh_type.dims)};
 }
 
 }  // namespace

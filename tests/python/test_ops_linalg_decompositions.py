@@ -336,9 +336,24 @@ def test_svd(dtype, shape):
         check_op(torch.linalg.cond, a, **tol(dtype))
 
 
-def test_eigh_svd_unsupported():
-    a = torch.eye(3, dtype=torch.complex64, device=DEVICE)
-    with pytest.raises(NotImplementedError, match="complex"):
-        torch.linalg.eigvalsh(a)
+def test_eigh_svd_complex64():
+    c64 = dict(atol=1e-4, rtol=1e-4)
+    a = torch.complex(make((2, 4, 4), torch.float32), make((2, 4, 4), torch.float32, seed=1))
+    check_op(torch.linalg.eigvalsh, a, **c64)
+    check_op(lambda x: torch.linalg.eigvalsh(x, UPLO="U"), a, **c64)
+    check_op(torch.linalg.svdvals, a[..., :3], **c64)
+    check_op(torch.linalg.svdvals, a[..., :3, :], **c64)
+    hermitian = a + a.mH
+    values, vectors = torch.linalg.eigh(hermitian.to(DEVICE))
+    values, vectors = values.cpu(), vectors.cpu()
+    torch.testing.assert_close(vectors.abs(), torch.linalg.eigh(hermitian).eigenvectors.abs(),
+                               **c64)
+    torch.testing.assert_close((vectors * values[..., None, :]) @ vectors.mH,
+                               hermitian, **c64)
+    u, s, vh = (t.cpu() for t in torch.linalg.svd(a.to(DEVICE), full_matrices=False))
+    torch.testing.assert_close((u * s[..., None, :]) @ vh, a, **c64)
+
+
+def test_svd_full_matrices_unsupported():
     with pytest.raises(NotImplementedError, match="full_matrices=True"):
         torch.linalg.svd(torch.ones(3, 2, device=DEVICE))
