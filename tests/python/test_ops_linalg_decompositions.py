@@ -12,7 +12,9 @@ import torch
 from op_testing import DEVICE, check_op, make, to_device
 
 FLOATS = [torch.float32, torch.float64]
-SHAPES = [(3, 3), (2, 4, 4), (2, 1, 5, 5), (0, 0), (0, 3, 3), (1, 1)]
+# One batched shape (leading dims of 2 and 1), 0x0, an empty batch: programs
+# compile once per shape, which dominates the run time.
+SHAPES = [(2, 1, 3, 3), (0, 0), (0, 3, 3)]
 
 
 def tol(dtype):
@@ -87,8 +89,7 @@ def test_cholesky_errors():
         torch.linalg.cholesky(torch.ones(2, 2, dtype=torch.int64, device=DEVICE))
 
 
-@pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("dtype,upper", [(torch.float32, False), (torch.float64, True)])
 def test_cholesky_inverse_and_solve(dtype, upper):
     factor = torch.linalg.cholesky(positive_definite((2, 4, 4), dtype), upper=upper)
     same(torch.cholesky_inverse(factor.to(DEVICE), upper=upper),
@@ -110,10 +111,9 @@ def test_cholesky_gradient():
 # --- triangular solves ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("upper", [False, True])
-@pytest.mark.parametrize("left", [False, True])
-@pytest.mark.parametrize("unit", [False, True])
+@pytest.mark.parametrize("dtype,upper,left,unit", [
+    (torch.float32, False, True, False), (torch.float64, True, True, True),
+    (torch.float64, False, False, True), (torch.float32, True, False, False)])
 def test_solve_triangular(dtype, upper, left, unit):
     a = make((2, 1, 4, 4), dtype) + 4 * torch.eye(4, dtype=dtype)  # both triangles filled
     rhs = make((3, 4, 2) if left else (3, 2, 4), dtype, seed=1)
@@ -121,8 +121,7 @@ def test_solve_triangular(dtype, upper, left, unit):
                                                         unitriangular=unit), a, rhs, **tol(dtype))
 
 
-@pytest.mark.parametrize("transpose", [False, True])
-@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("transpose,upper", [(False, True), (True, False)])
 def test_triangular_solve(transpose, upper):
     a = make((1, 3, 3), torch.float64) + 3 * torch.eye(3, dtype=torch.float64)
     rhs = make((2, 3, 2), torch.float64, seed=1, noncontiguous=True)
@@ -143,7 +142,7 @@ def test_triangular_empty_and_errors():
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", SHAPES + [(2, 3, 5), (5, 3)])
+@pytest.mark.parametrize("shape", SHAPES + [(2, 3, 4), (4, 3)])
 def test_lu_factor_and_lu(dtype, shape):
     a = make(shape, dtype)
     lu, pivots, info = torch.linalg.lu_factor_ex(a.to(DEVICE))
@@ -176,9 +175,9 @@ def test_lu_unpack_flags():
              torch.lu_unpack(lu, pivots, data, piv), torch.float64)
 
 
-@pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("left", [False, True])
-@pytest.mark.parametrize("adjoint", [False, True])
+@pytest.mark.parametrize("dtype,left,adjoint", [
+    (torch.float32, True, False), (torch.float64, True, True), (torch.float64, False, False),
+    (torch.float32, False, True)])
 def test_lu_solve(dtype, left, adjoint):
     lu, pivots = torch.linalg.lu_factor(make((2, 4, 4), dtype))
     rhs = make((3, 1, 4, 2) if left else (3, 1, 2, 4), dtype, seed=1)
@@ -277,7 +276,7 @@ def test_complex64():
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(3, 3), (2, 5, 3), (3, 5), (0, 3), (0, 2, 2)])
+@pytest.mark.parametrize("shape", [(2, 4, 3), (3, 4), (0, 2, 2)])
 def test_qr(dtype, shape):
     a = make(shape, dtype)
     check_op(torch.geqrf, a, **tol(dtype))
@@ -285,12 +284,11 @@ def test_qr(dtype, shape):
         check_op(lambda x: torch.linalg.qr(x, mode=mode), a, **tol(dtype))
     if shape[-2] >= shape[-1]:
         check_op(lambda x: torch.linalg.householder_product(*torch.geqrf(x)), a, **tol(dtype))
-    for left in [False, True]:
-        for transpose in [False, True]:
-            other = make((*shape[:-2], shape[-2], 2) if left else (*shape[:-2], 2, shape[-2]),
-                         dtype, seed=1)
-            check_op(lambda x, y: torch.ormqr(*torch.geqrf(x), y, left=left, transpose=transpose),
-                     a, other, **tol(dtype))
+    for left, transpose in [(True, False), (False, True)]:
+        other = make((*shape[:-2], shape[-2], 2) if left else (*shape[:-2], 2, shape[-2]), dtype,
+                     seed=1)
+        check_op(lambda x, y: torch.ormqr(*torch.geqrf(x), y, left=left, transpose=transpose),
+                 a, other, **tol(dtype))
 
 
 def test_qr_gradient_and_noncontiguous():
@@ -307,7 +305,7 @@ def test_qr_gradient_and_noncontiguous():
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(1, 1), (4, 4), (2, 3, 5, 5), (0, 3, 3)])
+@pytest.mark.parametrize("shape", [(1, 1), (2, 1, 4, 4), (0, 3, 3)])
 def test_eigh(dtype, shape):
     a = make(shape, dtype)
     check_op(torch.linalg.eigvalsh, a, **tol(dtype))
@@ -322,7 +320,7 @@ def test_eigh(dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(1, 1), (4, 4), (2, 5, 3), (3, 5), (0, 2, 2)])
+@pytest.mark.parametrize("shape", [(1, 1), (2, 4, 3), (3, 4), (0, 2, 2)])
 def test_svd(dtype, shape):
     a = make(shape, dtype)
     check_op(torch.linalg.svdvals, a, **tol(dtype))
