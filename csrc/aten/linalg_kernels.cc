@@ -8,14 +8,16 @@
 //   decide how to use it. Only the tensor, not the lowering, knows the
 //   strides, so these are composed here as CPU composes them, from ops with
 //   lowering rules (linalg_lu_factor_ex, prod, ...).
-// - _linalg_solve_ex with check_errors and the legacy cholesky raise when the
-//   input is singular / not positive-definite, which needs the info on the
-//   host (_linalg_check_errors reads it).
+// - _linalg_solve_ex with check_errors, the legacy cholesky and
+//   cholesky_inverse raise when the input is singular / not positive-definite,
+//   which needs the info on the host (_linalg_check_errors reads it).
 #include <ATen/ATen.h>
 #include <ATen/native/Resize.h>
 #include <torch/library.h>
 
 #include <tuple>
+
+#include "aten/op_dispatch.h"
 
 namespace torch_pjrt::aten {
 
@@ -99,6 +101,24 @@ at::Tensor legacy_cholesky(const at::Tensor& self, bool upper) {
   return factor;
 }
 
+// The lowering rule computes the inverse; LAPACK's potri reports the first
+// zero diagonal entry of the factor, and CPU raises on it.
+at::Tensor checked_cholesky_inverse(const at::Tensor& factor, bool upper) {
+  static const c10::OperatorHandle op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("aten::cholesky_inverse", "");
+  torch::jit::Stack stack{factor, upper};
+  call_boxed_fallback(op, &stack);
+  at::Tensor inverse = stack.back().toTensor();
+  if (factor.numel() > 0) {
+    const int64_t n = factor.size(-1);
+    at::Tensor order = at::arange(1, n + 1, factor.options().dtype(at::kInt));
+    at::Tensor first = at::where(factor.diagonal(0, -2, -1).eq(0), order, n + 1).amin(-1);
+    at::Tensor info = at::where(first.eq(n + 1), 0, first).to(at::kInt).contiguous();
+    at::_linalg_check_errors(info, "cholesky_inverse", factor.dim() == 2);
+  }
+  return inverse;
+}
+
 void write(at::Tensor& out, const at::Tensor& value) {
   at::native::resize_output(out, value.sizes());
   out.copy_(value);
@@ -136,6 +156,11 @@ std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> linalg_solve_ex_o
   return {result, lu, pivots, info};
 }
 
+at::Tensor& cholesky_inverse_out(const at::Tensor& factor, bool upper, at::Tensor& out) {
+  write(out, checked_cholesky_inverse(factor, upper));
+  return out;
+}
+
 at::Tensor& cholesky_out(const at::Tensor& self, bool upper, at::Tensor& out) {
   write(out, legacy_cholesky(self, upper));
   return out;
@@ -152,6 +177,8 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("_linalg_solve_ex.result", &linalg_solve_ex_out);
   m.impl("cholesky", &legacy_cholesky);
   m.impl("cholesky.out", &cholesky_out);
+  m.impl("cholesky_inverse", &checked_cholesky_inverse);
+  m.impl("cholesky_inverse.out", &cholesky_inverse_out);
 }
 
 }  // namespace torch_pjrt::aten

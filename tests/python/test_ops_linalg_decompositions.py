@@ -99,6 +99,14 @@ def test_cholesky_inverse_and_solve(dtype, upper):
          torch.cholesky_solve(rhs, factor, upper=upper), dtype)
 
 
+def test_cholesky_inverse_singular_and_out():
+    factor = torch.tensor([[[1.0, 0.0], [2.0, 0.0]], [[1.0, 0.0], [2.0, 3.0]]])
+    with pytest.raises(RuntimeError, match=r"cholesky_inverse: \(Batch element 0\): The "
+                       r"diagonal element 2 is zero"):
+        torch.cholesky_inverse(factor.to(DEVICE))
+    check_op(lambda x, out: torch.cholesky_inverse(x, out=out), factor[1], torch.empty(0))
+
+
 def test_cholesky_gradient():
     a = positive_definite((2, 3, 3), torch.float64).requires_grad_()
     d = a.detach().to(DEVICE).requires_grad_()
