@@ -35,6 +35,12 @@ const RuleTable& rule_table() {
     add_comparison_rules(t);
     add_reduction_rules(t);
     add_linalg_rules(t);
+    add_cholesky_rules(t);
+    add_triangular_solve_rules(t);
+    add_lu_rules(t);
+    add_qr_rules(t);
+    add_eigh_rules(t);
+    add_svd_rules(t);
     add_softmax_loss_rules(t);
     add_shape_rules(t);
     add_indexing_rules(t);

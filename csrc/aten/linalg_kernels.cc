@@ -1,0 +1,184 @@
+// Linear algebra ops whose CPU kernels are compositions of other linalg ops
+// and whose results depend on more than the values a lowering rule sees, or
+// that raise from values only the device knows:
+//
+// - _linalg_det and _linalg_slogdet factor A^T instead of A when A is a
+//   contiguous real tensor (CPU's LAPACK wants column-major input) and return
+//   that factorization; their backward formulas test the same contiguity to
+//   decide how to use it. Only the tensor, not the lowering, knows the
+//   strides, so these are composed here as CPU composes them, from ops with
+//   lowering rules (linalg_lu_factor_ex, prod, ...).
+// - _linalg_solve_ex with check_errors, the legacy cholesky and
+//   cholesky_inverse raise when the input is singular / not positive-definite,
+//   which needs the info on the host (_linalg_check_errors reads it).
+#include <ATen/ATen.h>
+#include <ATen/native/Resize.h>
+#include <torch/library.h>
+
+#include <tuple>
+
+#include "aten/op_dispatch.h"
+
+namespace torch_pjrt::aten {
+
+namespace {
+
+void check_square(const at::Tensor& a, const char* op) {
+  TORCH_CHECK(a.dim() >= 2, op, ": The input tensor A must have at least 2 dimensions.");
+  TORCH_CHECK(a.size(-1) == a.size(-2), op, ": A must be batches of square matrices, but they are ",
+              a.size(-2), " by ", a.size(-1), " matrices");
+}
+
+void check_floating_or_complex(const at::Tensor& a, const char* op) {
+  const at::ScalarType type = a.scalar_type();
+  TORCH_CHECK(at::isFloatingType(type) || at::isComplexType(type), op,
+              ": Expected a floating point or complex tensor as input. Got ", type);
+}
+
+// Whether CPU factors A^T rather than A (see above).
+bool factors_transpose(const at::Tensor& a) { return a.is_contiguous() && !a.is_complex(); }
+
+// det(P) of the permutation that 1-based row interchanges describe: -1 to the
+// number of rows that moved.
+at::Tensor permutation_sign(const at::Tensor& pivots) {
+  at::Tensor positions = at::arange(1, pivots.size(-1) + 1, pivots.options());
+  return positions.ne(pivots).sum(-1, false, at::kLong).remainder(2).mul(-2).add(1);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> determinant(const at::Tensor& a) {
+  check_square(a, "linalg.det");
+  check_floating_or_complex(a, "linalg.det");
+  auto [lu, pivots, info] = at::linalg_lu_factor_ex(factors_transpose(a) ? a.mH() : a);
+  at::Tensor det = at::mul(permutation_sign(pivots), at::prod(lu.diagonal(0, -2, -1), -1));
+  return {det.to(a.scalar_type()), lu, pivots};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> log_determinant(const at::Tensor& a) {
+  check_square(a, "linalg.slogdet");
+  check_floating_or_complex(a, "linalg.slogdet");
+  auto [lu, pivots, info] = at::linalg_lu_factor_ex(factors_transpose(a) ? a.mH() : a);
+  at::Tensor diagonal = lu.diagonal(0, -2, -1);
+  at::Tensor sign = at::mul(diagonal.sgn().prod(-1), permutation_sign(pivots)).to(a.scalar_type());
+  at::Tensor logabsdet = diagonal.abs().log().sum(-1);
+  return {sign, logabsdet, lu, pivots};
+}
+
+// B is a (batch of) vector(s) rather than matrices, as numpy.linalg.solve decides.
+bool is_vector_rhs(const at::Tensor& a, const at::Tensor& b) {
+  return b.dim() == 1 || (a.dim() - 1 == b.dim() && b.sizes() == a.sizes().slice(0, a.dim() - 1));
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> solve(const at::Tensor& a,
+                                                                 const at::Tensor& b, bool left,
+                                                                 bool check_errors) {
+  check_floating_or_complex(a, "linalg.solve");
+  TORCH_CHECK(a.scalar_type() == b.scalar_type(),
+              "linalg.solve: Expected A and B to have the same dtype, but found A of type ",
+              a.scalar_type(), " and B of type ", b.scalar_type(), " instead");
+  const bool vector_case = is_vector_rhs(a, b);
+  at::Tensor rhs = vector_case ? b.unsqueeze(-1) : b;
+  check_square(a, "linalg.solve");
+  TORCH_CHECK(rhs.dim() >= 2, "linalg.solve: The input tensor B must have at least 2 dimensions.");
+  TORCH_CHECK(left ? a.size(-2) == rhs.size(-2) : a.size(-1) == rhs.size(-1),
+              "linalg.solve: Incompatible shapes of A and B for the equation ",
+              left ? "AX = B" : "XA = B", " (", a.size(-2), "x", a.size(-1), " and ", rhs.size(-2),
+              "x", rhs.size(-1), ")");
+  TORCH_CHECK(left || !vector_case,
+              "linalg.solve: Vector broadcasting of the left hand side is not supported for "
+              "left=False. In this case linalg.solve is equivalent to B / A.squeeze(-1)");
+  auto [lu, pivots, info] = at::linalg_lu_factor_ex(a);
+  if (check_errors) at::_linalg_check_errors(info, "torch.linalg.solve_ex", a.dim() == 2);
+  at::Tensor result = at::linalg_lu_solve(lu, pivots, rhs, left, false);
+  if (vector_case) result = result.squeeze(-1);
+  return {result, lu, pivots, info};
+}
+
+at::Tensor legacy_cholesky(const at::Tensor& self, bool upper) {
+  if (self.numel() == 0) return at::empty_like(self);
+  check_square(self, "cholesky");
+  auto [factor, info] = at::linalg_cholesky_ex(self, upper, false);
+  at::_linalg_check_errors(info, "cholesky", self.dim() == 2);
+  return factor;
+}
+
+// The lowering rule computes the inverse; LAPACK's potri reports the first
+// zero diagonal entry of the factor, and CPU raises on it.
+at::Tensor checked_cholesky_inverse(const at::Tensor& factor, bool upper) {
+  static const c10::OperatorHandle op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("aten::cholesky_inverse", "");
+  torch::jit::Stack stack{factor, upper};
+  call_boxed_fallback(op, &stack);
+  at::Tensor inverse = stack.back().toTensor();
+  if (factor.numel() > 0) {
+    const int64_t n = factor.size(-1);
+    at::Tensor order = at::arange(1, n + 1, factor.options().dtype(at::kInt));
+    at::Tensor first = at::where(factor.diagonal(0, -2, -1).eq(0), order, n + 1).amin(-1);
+    at::Tensor info = at::where(first.eq(n + 1), 0, first).to(at::kInt).contiguous();
+    at::_linalg_check_errors(info, "cholesky_inverse", factor.dim() == 2);
+  }
+  return inverse;
+}
+
+void write(at::Tensor& out, const at::Tensor& value) {
+  at::native::resize_output(out, value.sizes());
+  out.copy_(value);
+}
+
+std::tuple<at::Tensor&, at::Tensor&, at::Tensor&> linalg_det_out(const at::Tensor& a,
+                                                                 at::Tensor& det, at::Tensor& lu,
+                                                                 at::Tensor& pivots) {
+  auto results = determinant(a);
+  write(det, std::get<0>(results));
+  write(lu, std::get<1>(results));
+  write(pivots, std::get<2>(results));
+  return {det, lu, pivots};
+}
+
+std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> linalg_slogdet_out(
+    const at::Tensor& a, at::Tensor& sign, at::Tensor& logabsdet, at::Tensor& lu,
+    at::Tensor& pivots) {
+  auto results = log_determinant(a);
+  write(sign, std::get<0>(results));
+  write(logabsdet, std::get<1>(results));
+  write(lu, std::get<2>(results));
+  write(pivots, std::get<3>(results));
+  return {sign, logabsdet, lu, pivots};
+}
+
+std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> linalg_solve_ex_out(
+    const at::Tensor& a, const at::Tensor& b, bool left, bool check_errors, at::Tensor& result,
+    at::Tensor& lu, at::Tensor& pivots, at::Tensor& info) {
+  auto results = solve(a, b, left, check_errors);
+  write(result, std::get<0>(results));
+  write(lu, std::get<1>(results));
+  write(pivots, std::get<2>(results));
+  write(info, std::get<3>(results));
+  return {result, lu, pivots, info};
+}
+
+at::Tensor& cholesky_inverse_out(const at::Tensor& factor, bool upper, at::Tensor& out) {
+  write(out, checked_cholesky_inverse(factor, upper));
+  return out;
+}
+
+at::Tensor& cholesky_out(const at::Tensor& self, bool upper, at::Tensor& out) {
+  write(out, legacy_cholesky(self, upper));
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
+  m.impl("_linalg_det", &determinant);
+  m.impl("_linalg_det.result", &linalg_det_out);
+  m.impl("_linalg_slogdet", &log_determinant);
+  m.impl("_linalg_slogdet.sign", &linalg_slogdet_out);
+  m.impl("_linalg_solve_ex", &solve);
+  m.impl("_linalg_solve_ex.result", &linalg_solve_ex_out);
+  m.impl("cholesky", &legacy_cholesky);
+  m.impl("cholesky.out", &cholesky_out);
+  m.impl("cholesky_inverse", &checked_cholesky_inverse);
+  m.impl("cholesky_inverse.out", &cholesky_inverse_out);
+}
+
+}  // namespace torch_pjrt::aten
