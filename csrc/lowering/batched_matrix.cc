@@ -30,15 +30,6 @@ int64_t product(const std::vector<int64_t>& dims) {
   return std::accumulate(dims.begin(), dims.end(), int64_t{1}, std::multiplies<>());
 }
 
-std::string shape_text(const std::vector<int64_t>& dims) {
-  std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(dims[i]);
-  }
-  return text + "]";
-}
-
 void check_is_matrix(const Builder& b, Value x, std::string_view op, std::string_view arg) {
   if (b.rank(x) < 2) {
     throw InvalidArgument(std::string(op) + ": The input tensor " + std::string(arg) +

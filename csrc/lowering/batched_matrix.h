@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lowering/dtype_names.h"
 #include "lowering/op_call.h"
 
 namespace torch_pjrt::lowering::matrix {
@@ -20,7 +21,6 @@ std::vector<int64_t> batch_dims(const Builder& b, Value x);
 // dims with the last two replaced by rows, cols.
 std::vector<int64_t> with_matrix(std::vector<int64_t> batch, int64_t rows, int64_t cols);
 int64_t product(const std::vector<int64_t>& dims);
-std::string shape_text(const std::vector<int64_t>& dims);
 
 // PyTorch's checks of linalg inputs, with its messages.
 void check_is_matrix(const Builder& b, Value x, std::string_view op, std::string_view arg);

@@ -141,8 +141,8 @@ std::vector<Value> cholesky_solve_helper_rule(Builder& b, const OpCall& call) {
   if (matrix::batch_dims(b, rhs) != matrix::batch_dims(b, factor) ||
       b.dims(rhs)[b.rank(rhs) - 2] != b.dims(factor).back()) {
     throw InvalidArgument("cholesky_solve: Incompatible matrix sizes, A is " +
-                          matrix::shape_text(b.dims(factor)) + " and B is " +
-                          matrix::shape_text(b.dims(rhs)));
+                          shape_text(b.dims(factor)) + " and B is " +
+                          shape_text(b.dims(rhs)));
   }
   // A = L L^H: L y = b, then L^H x = y; A = U^H U: U^H y = b, then U x = y.
   const auto first = upper ? matrix::Transpose::kAdjoint : matrix::Transpose::kNone;

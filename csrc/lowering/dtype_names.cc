@@ -107,4 +107,10 @@ void throw_no_kernel(std::string_view kernel, stablehlo::ElementType type) {
                     std::string(scalar_type_name(type)) + "'");
 }
 
+std::string shape_text(const std::vector<int64_t>& dims) {
+  std::string text = "[";
+  for (size_t i = 0; i < dims.size(); ++i) text += (i > 0 ? ", " : "") + std::to_string(dims[i]);
+  return text + "]";
+}
+
 }  // namespace torch_pjrt::lowering

@@ -19,12 +19,6 @@ namespace {
 using stablehlo::BinaryOp;
 using stablehlo::ComparisonDirection;
 
-std::string shape_text(const std::vector<int64_t>& dims) {
-  std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-  return text + "]";
-}
-
 // source's slices along dim combined into self's at `index` (s64 [K, 1]).
 Value scatter_slices(Builder& b, Value self, int64_t dim, Value index, Value source,
                      const Builder::RegionBody& combine) {
@@ -121,7 +115,12 @@ std::vector<Value> index_reduce_rule(Builder& b, const OpCall& call) {
     source = b.reshape(source, {1});
   }
   const std::vector<int64_t>& dims = b.dims(self);
-  // An index out of range is dropped by the scatter (CPU raises).
+  // An index out of range would be dropped by the scatter; CPU raises.
+  call.check_on_device(check_in_range(
+      b, index, 0, dims[dim],
+      CheckSite{CheckKind::kIndex, "index out of range in self (index {}, dimension " +
+                                       std::to_string(dim) + " with size " +
+                                       std::to_string(dims[dim]) + ")"}));
   Value rows = b.reshape(b.convert(index, ElementType::kS64), {count, 1});
 
   const TensorType hits_type{ElementType::kS64, dims};

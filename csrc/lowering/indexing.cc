@@ -29,15 +29,6 @@ using stablehlo::ComparisonDirection;
 using stablehlo::GatherDimensions;
 using stablehlo::ScatterDimensions;
 
-std::string shape_text(const std::vector<int64_t>& dims) {
-  std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(dims[i]);
-  }
-  return text + "]";
-}
-
 bool is_index_type(ElementType type) {
   return type == ElementType::kS32 || type == ElementType::kS64;
 }

@@ -197,7 +197,7 @@ void check_lu_input(Builder& b, Value a, std::string_view op) {
   if (b.rank(a) < 2) {
     throw InvalidArgument(std::string(op) +
                           ": Expected tensor with 2 or more dimensions. Got size: " +
-                          matrix::shape_text(b.dims(a)) + " instead");
+                          shape_text(b.dims(a)) + " instead");
   }
   matrix::check_floating_or_complex(b, a, op);
 }
@@ -253,7 +253,7 @@ std::vector<Value> lu_unpack_rule(Builder& b, const OpCall& call) {
   const bool unpack_data = call.bool_at(2), unpack_pivots = call.bool_at(3);
   if (b.rank(lu) < 2) {
     throw InvalidArgument("torch.lu_unpack: Expected tensor with 2 or more dimensions. Got size: " +
-                          matrix::shape_text(b.dims(lu)) + " instead");
+                          shape_text(b.dims(lu)) + " instead");
   }
   const std::vector<int64_t> batch = matrix::batch_dims(b, lu);
   const int64_t m = b.dims(lu)[b.rank(lu) - 2], n = b.dims(lu).back();
@@ -271,8 +271,8 @@ std::vector<Value> lu_unpack_rule(Builder& b, const OpCall& call) {
     expected.push_back(std::min(m, n));
     if (b.dims(pivots) != expected) {
       throw InvalidArgument("torch.lu_unpack: Expected LU_pivots of shape " +
-                            matrix::shape_text(expected) + ", got " +
-                            matrix::shape_text(b.dims(pivots)));
+                            shape_text(expected) + ", got " +
+                            shape_text(b.dims(pivots)));
     }
     Value perm = matrix::permutation_from_pivots(b, flatten_batch(b, pivots, 1), m);
     std::vector<int64_t> perm_dims = batch;
@@ -337,7 +337,7 @@ std::vector<Value> lu_solve_rule(Builder& b, const OpCall& call) {
     throw InvalidArgument(std::string(kOp) +
                           ": Expected LU.shape[:-1] and pivots.shape to be the same, but got "
                           "pivots with shape " +
-                          matrix::shape_text(b.dims(pivots)) + " instead");
+                          shape_text(b.dims(pivots)) + " instead");
   }
   if (b.element_type(pivots) != kS32)
     throw InvalidArgument(std::string(kOp) + ": Expected pivots to be integers. Got " +

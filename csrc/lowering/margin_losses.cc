@@ -19,12 +19,6 @@ using stablehlo::ComparisonDirection;
 constexpr int64_t kReductionNone = 0;
 constexpr int64_t kReductionMean = 1;
 
-std::string shape_text(const std::vector<int64_t>& dims) {
-  std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-  return text + "]";
-}
-
 Value sum_over(Builder& b, Value x, std::vector<int64_t> dims) {
   return b.reduce(x, b.constant(0, b.element_type(x)), dims,
                   [](Builder& r, const std::vector<Value>& args) {
@@ -129,6 +123,9 @@ MultiMargin multi_margin(Builder& b, const OpCall& call, size_t first) {
   }
   check_floating(b, self, "multi_margin_loss_cpu_kernel");
   m.scalar_target = m.s.vector && b.rank(target) == 0;
+  // A target outside the classes matches no one-hot column; CPU raises.
+  call.check_on_device(check_in_range(b, target, 0, m.s.classes,
+                                      CheckSite{CheckKind::kRuntime, "target out of range"}));
   const std::vector<int64_t> dims{m.s.n, m.s.classes};
   Value classes = b.iota(TensorType{ElementType::kS64, dims}, 1);
   Value t = b.broadcast_in_dim(b.reshape(b.convert(target, ElementType::kS64), {m.s.n}), dims, {0});

@@ -120,15 +120,18 @@ std::vector<Value> masked_scatter_rule(Builder& b, const OpCall& call) {
   Value base = broadcast_to(b, self, dims);
   const int64_t n = numel(dims);
   const int64_t available = b.type(source).numel();
-  // No source element to take: nothing may be masked (the count is checked on
-  // CPU only; here an empty source leaves self as it is).
-  if (n == 0 || available == 0) return {base};
+  if (n == 0) return {base};
   Value flat_mask = b.reshape(broadcast_to(b, mask, dims), {n});
   const TensorType positions_type{ElementType::kS64, {n}};
-  // The k-th true element reads source[k]: its running count minus one. Past
-  // the end of source (more true elements than source has) reads are clamped.
-  Value taken = b.clamp(b.zeros({ElementType::kS64, {}}),
-                        b.sub(running_count(b, flat_mask), b.splat(1, positions_type)),
+  const Value counts = running_count(b, flat_mask);
+  // More true elements than source has: CPU raises; only the device can count.
+  call.check_on_device(check_in_range(
+      b, counts, 0, available + 1,
+      CheckSite{CheckKind::kRuntime, "Number of elements of source < number of ones in mask"}));
+  if (available == 0) return {base};
+  // The k-th true element reads source[k]: its running count minus one
+  // (clamped, so a failed check still reads inside source).
+  Value taken = b.clamp(b.zeros({ElementType::kS64, {}}), b.sub(counts, b.splat(1, positions_type)),
                         b.constant_int(available - 1, ElementType::kS64));
   Value values = take_flat(b, b.reshape(source, {available}), taken);
   return {b.select(b.reshape(flat_mask, dims), b.reshape(values, dims), base)};

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lowering/broadcast.h"
+#include "lowering/dtype_names.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
@@ -15,15 +16,6 @@ namespace torch_pjrt::lowering {
 namespace {
 
 using stablehlo::ComparisonDirection;
-
-std::string shape_text(const std::vector<int64_t>& dims) {
-  std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(dims[i]);
-  }
-  return text + "]";
-}
 
 // Concatenates same-rank values (already of one dtype) along `dim`. Inputs
 // with nothing along `dim` add nothing, and stablehlo.concatenate wants at

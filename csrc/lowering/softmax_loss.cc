@@ -34,12 +34,6 @@ enum class Reduction : int64_t { kNone = 0, kMean = 1, kSum = 2 };
 
 std::string name_of(ElementType type) { return std::string(scalar_type_name(type)); }
 
-std::string shape_text(const std::vector<int64_t>& dims) {
-  std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) text += (i > 0 ? ", " : "") + std::to_string(dims[i]);
-  return text + "]";
-}
-
 // PyTorch's CPU kernels exist for floating types only (NotImplementedError).
 void check_floating(std::string_view kernel, ElementType type) {
   if (!stablehlo::is_floating(type)) throw_no_kernel(kernel, type);

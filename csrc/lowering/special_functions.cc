@@ -18,22 +18,7 @@ namespace {
 
 using stablehlo::ComparisonDirection;
 using stablehlo::UnaryOp;
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kPi = std::numbers::pi;
-
-Value c(Builder& b, double v, Value like) { return b.splat(v, b.type(like)); }
-Value cmp(Builder& b, ComparisonDirection d, Value x, double v) {
-  return b.compare(d, x, c(b, v, x));
-}
-Value lt(Builder& b, Value x, double v) { return cmp(b, ComparisonDirection::kLT, x, v); }
-Value le(Builder& b, Value x, double v) { return cmp(b, ComparisonDirection::kLE, x, v); }
-Value gt(Builder& b, Value x, double v) { return cmp(b, ComparisonDirection::kGT, x, v); }
-Value eq(Builder& b, Value x, double v) { return cmp(b, ComparisonDirection::kEQ, x, v); }
-Value scaled(Builder& b, Value x, double factor, double offset) {
-  return b.add(b.mul(x, c(b, factor, x)), c(b, offset, x));
-}
+using namespace special_math;
 
 // --- erfcx(x) = exp(x^2) erfc(x) ----------------------------------------------
 

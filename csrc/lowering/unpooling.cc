@@ -16,12 +16,6 @@ namespace {
 using stablehlo::BinaryOp;
 using stablehlo::ComparisonDirection;
 
-std::string shape_text(const std::vector<int64_t>& dims) {
-  std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-  return text + "]";
-}
-
 std::string int_list_text(const std::vector<int64_t>& values) { return shape_text(values); }
 
 std::vector<Value> max_unpool(Builder& b, const OpCall& call, int spatial) {
@@ -95,7 +89,15 @@ std::vector<Value> max_unpool(Builder& b, const OpCall& call, int spatial) {
   const int64_t total = channels * plane;
   if (b.type(self).numel() == 0 || total == 0) return {b.zeros(TensorType{type, result_dims})};
   // One flat position per element: its channel's offset plus its index; an
-  // index outside the plane goes to a spare slot past the end (CPU raises).
+  // index outside the plane goes to a spare slot past the end, and the
+  // program's check reports it as CPU does.
+  std::string volume;
+  for (int64_t s : output_size) volume += (volume.empty() ? "" : "x") + std::to_string(s);
+  call.check_on_device(check_in_range(b, indices, 0, plane,
+                                      CheckSite{CheckKind::kRuntime,
+                                                "Found an invalid max index: {} (output "
+                                                "volumes are of size " +
+                                                    volume + ")"}));
   const TensorType index_type{ElementType::kS64, {channels, per_channel}};
   Value index = b.reshape(indices, {channels, per_channel});
   Value channel_base =
