@@ -94,6 +94,7 @@ class RandomBits {
     }
     state_ = call.tensor(call.size() - 1).value;
   }
+  explicit RandomBits(Value key) : state_(key) {}
 
   // Uniform bits of `dims`; `type` is u32 or u64.
   Value draw(Builder& b, const std::vector<int64_t>& dims, ElementType type) {
@@ -526,6 +527,55 @@ std::vector<Value> geometric_rule(Builder& b, const OpCall& call) {
   return {b.convert(trials, type)};
 }
 
+// --- randperm ----------------------------------------------------------------
+
+// randperm(n[, generator][, dtype]) and its out= forms: 0..n-1 ordered by one
+// random 64-bit key each (a stable sort, so the rare equal keys still give a
+// permutation).
+std::vector<Value> randperm_rule(Builder& b, const OpCall& call) {
+  const int64_t n = call.int_at(0);
+  if (n < 0) {
+    throw InvalidArgument("Trying to create tensor with negative dimension " + std::to_string(n) +
+                          ": [" + std::to_string(n) + "]");
+  }
+  ElementType type = ElementType::kS64;
+  if (!call.out_element_types.empty()) {
+    type = call.out_element_types[0];
+  } else if (call.size() > 2 && !call.is_none(2)) {
+    type = *call.optional_dtype(2);
+  }
+  if (type == ElementType::kPred || is_complex(type)) throw_no_kernel("randperm", type);
+  // CPU converts n - 1 to the result type, which must hold it.
+  const std::pair<ElementType, int64_t> integer_limits[] = {{ElementType::kU8, 255},
+                                                            {ElementType::kS8, 127},
+                                                            {ElementType::kS16, 32767},
+                                                            {ElementType::kS32, 2147483647}};
+  for (const auto& [limited, largest] : integer_limits) {
+    if (type == limited && n - 1 > largest) {
+      const std::string name = type == ElementType::kU8    ? "uint8_t"
+                               : type == ElementType::kS8  ? "int8_t"
+                               : type == ElementType::kS16 ? "int16_t"
+                                                           : "int32_t";
+      throw InvalidArgument("value cannot be converted to type " + name + " without overflow");
+    }
+  }
+  if (type == ElementType::kF16 && n > 2049) {
+    throw InvalidArgument("n cannot be greater than 2049 for Half type.");
+  }
+  // The schema's generator (the device's default one for None) comes second;
+  // randperm.out has none, so it gets the key RuleInfo::needs_rng_key appends.
+  RandomBits bits(call.tensor(1).value);
+  const TensorType index_type{ElementType::kS64, {n}};
+  if (n == 0) return {b.zeros({type, {0}})};
+  Value keys = bits.draw(b, {n}, ElementType::kU64);
+  auto sorted =
+      b.sort({keys, b.iota(index_type, 0)}, 0, /*is_stable=*/true,
+             [](Builder& r, const std::vector<Value>& args) {
+               return std::vector<Value>{r.compare(ComparisonDirection::kLT, args[0], args[1])};
+             });
+  return {b.convert(sorted[1], type)};
+}
+
 void add_rule(RuleTable& table, std::string name, Rule rule) {
   table.add(std::move(name), RuleInfo{rule, {}});
 }
@@ -578,6 +628,7 @@ std::vector<Value> native_dropout_backward_rule(Builder& b, const OpCall& call) 
 }
 
 void add_random_rules(RuleTable& table) {
+  table.add("randperm", RuleInfo{&randperm_rule, {}, /*needs_rng_key=*/true});
   add_rule(table, "uniform", &uniform_rule);
   add_rule(table, "normal", &normal_rule);
   add_rule(table, "bernoulli", &bernoulli_rule);

@@ -360,3 +360,45 @@ def test_sampling_errors():
     check_raises(lambda t: t.exponential_(0), f)
     check_raises(lambda t: t.exponential_(1), i)
     check_raises(lambda t: t.bernoulli_(torch.ones(1, 3)), f)
+
+
+# ---------------------------------------------------------------- randperm
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.float32, torch.float16,
+                                   torch.bfloat16], ids=str)
+@pytest.mark.parametrize("n", [0, 1, 7, 256])
+def test_randperm_is_a_permutation(n, dtype):
+    result = torch.randperm(n, dtype=dtype, device=DEVICE)
+    assert result.device.type == DEVICE and result.dtype == dtype and result.shape == (n,)
+    assert sorted(result.cpu().long().tolist()) == list(range(n))
+
+
+def test_randperm_generator_out_and_uniformity():
+    g = torch.Generator(device=DEVICE)
+    g.manual_seed(5)
+    first = torch.randperm(50, generator=g, device=DEVICE).cpu()
+    g.manual_seed(5)
+    assert torch.equal(torch.randperm(50, generator=g, device=DEVICE).cpu(), first)
+    assert not torch.equal(torch.randperm(50, generator=g, device=DEVICE).cpu(), first)
+    out = torch.empty(3, dtype=torch.int32, device=DEVICE)
+    assert torch.randperm(9, out=out) is out and out.shape == (9,)
+    assert sorted(out.cpu().tolist()) == list(range(9))
+    # Every value lands in every position about equally often.
+    draws = torch.stack([torch.randperm(8, device=DEVICE) for _ in range(400)]).cpu()
+    mean_position = draws.float().mean(0)
+    assert torch.all((mean_position - 3.5).abs() < 0.6), mean_position
+    counts = torch.stack([(draws == v).sum(0) for v in range(8)])
+    assert counts.min() > 20, counts  # 50 expected per (value, position)
+
+
+def test_randperm_errors():
+    for n, dtype in [(-1, torch.int64), (300, torch.uint8), (129, torch.int8), (3000, torch.float16),
+                     (3, torch.bool)]:
+        try:
+            torch.randperm(n, dtype=dtype)
+        except Exception as error:  # noqa: BLE001
+            expected = type(error)
+        else:
+            raise AssertionError(f"CPU accepts randperm({n}, {dtype})")
+        with pytest.raises(expected):
+            torch.randperm(n, dtype=dtype, device=DEVICE)
