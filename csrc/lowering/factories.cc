@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -233,9 +234,24 @@ std::vector<Value> eye_rule(Builder& b, const OpCall& call) {
   return {b.convert(diagonal, type)};
 }
 
+// _efficientzerotensor(size, dtype?): the zeros autograd passes for a gradient
+// known to be zero (sgn's, for one). A plain zero tensor stands for PyTorch's
+// ZeroTensor, which only lets CPU skip arithmetic on it.
+std::vector<Value> efficient_zero_tensor_rule(Builder& b, const OpCall& call) {
+  const std::vector<int64_t>& size = call.ints(0);
+  for (int64_t s : size) {
+    if (s < 0) {
+      throw InvalidArgument("Trying to create tensor with negative dimension " + std::to_string(s));
+    }
+  }
+  const std::optional<ElementType> dtype = call.size() > 1 ? call.optional_dtype(1) : std::nullopt;
+  return {b.zeros({dtype.value_or(call.default_float), size})};
+}
+
 }  // namespace
 
 void add_factory_rules(RuleTable& table) {
+  table.add("_efficientzerotensor", RuleInfo{&efficient_zero_tensor_rule, {}});
   table.add("arange", RuleInfo{&arange_rule, {0, 1, 2}});
   table.add("linspace", RuleInfo{&linspace_rule, {0, 1}});
   table.add("logspace", RuleInfo{&logspace_rule, {0, 1}});

@@ -246,3 +246,17 @@ def test_inverse_trig_complex_and_gradients(name):
     check_op(fn, z, rtol=1e-5, atol=1e-5) if name != "erfc" else check_raises(fn, z)
     low, high = (1.1, 4) if name == "acosh" else (-0.9, 0.9)
     check_grad(fn, make((4, 5), torch.float64, low=low, high=high))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.complex64], ids=str)
+def test_sgn_gradient_is_an_efficient_zero_tensor_on_the_device(dtype):
+    # autograd builds sgn's gradient with _efficientzerotensor.
+    x = make((3, 4), dtype)
+    cpu = x.clone().requires_grad_()
+    dev = x.to(DEVICE).requires_grad_()
+    torch.sgn(cpu).abs().sum().backward()
+    torch.sgn(dev).abs().sum().backward()
+    # A complex sgn has a real gradient, zero up to rounding here.
+    assert_same(dev.grad, cpu.grad, atol=1e-6, rtol=1e-5)
+    zeros = torch.ops.aten._efficientzerotensor([2, 0, 3], dtype=dtype, device=DEVICE)
+    assert zeros.dtype == dtype and zeros.shape == (2, 0, 3)
