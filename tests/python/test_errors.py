@@ -153,16 +153,22 @@ def test_device_index_out_of_range():
 
 # ---------------------------------------------------------------- unsupported ops
 
-# QR has no StableHLO op, so it is a safe example of an op without a lowering;
-# linalg_qr is a real kernel (not a composite), so its dispatch reaches the backend.
-UNSUPPORTED_OP = "linalg_qr"
+# The LDL factorization has no lowering rule yet, so it is an example of an op without
+# one; linalg_ldl_factor_ex is a real kernel (not a composite), so its dispatch reaches
+# the backend.
+UNSUPPORTED_OP = "linalg_ldl_factor_ex"
+
+
+def symmetric(n, seed):
+    m = torch.randn(n, n, generator=torch.Generator().manual_seed(seed))
+    return m @ m.T + n * torch.eye(n)
 
 
 @needs_backend
 @pytest.mark.skipif(os.environ.get("TORCH_PJRT_CPU_FALLBACK") == "1", reason="the CPU fallback is on")
 def test_unsupported_op_names_itself_and_the_fallback_switch():
     with pytest.raises(NotImplementedError) as info:
-        torch.linalg.qr(make((4, 3), torch.float32).to(DEVICE))
+        torch.linalg.ldl_factor(symmetric(4, 0).to(DEVICE))
     message = str(info.value)
     assert UNSUPPORTED_OP in message and "TORCH_PJRT_CPU_FALLBACK" in message, message
 
@@ -171,24 +177,28 @@ def test_unsupported_op_names_itself_and_the_fallback_switch():
 def test_cpu_fallback_runs_unsupported_op():
     result = run_python("""
         import torch, torch_pjrt
-        a = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
-        expected = torch.linalg.qr(a)
+        m = torch.randn(5, 5, generator=torch.Generator().manual_seed(0))
+        a = m @ m.T + 5 * torch.eye(5)
+        expected = torch.linalg.ldl_factor(a)
 
-        q, r = torch.linalg.qr(a.to("tpu"))
-        assert q.device.type == "tpu" and r.device.type == "tpu", (q.device, r.device)
-        torch.testing.assert_close(q.cpu(), expected.Q)
-        torch.testing.assert_close(r.cpu(), expected.R)
+        ld, pivots = torch.linalg.ldl_factor(a.to("tpu"))
+        assert ld.device.type == "tpu" and pivots.device.type == "tpu", (ld.device, pivots.device)
+        torch.testing.assert_close(ld.cpu(), expected.LD)
+        torch.testing.assert_close(pivots.cpu(), expected.pivots)
 
         # out= tensors on the device are written (and resized) as on CPU.
-        q_out, r_out = torch.empty(0, device="tpu"), torch.empty(0, device="tpu")
-        returned = torch.linalg.qr(a.to("tpu"), out=(q_out, r_out))
-        assert returned[0] is q_out and returned[1] is r_out
-        torch.testing.assert_close(q_out.cpu(), expected.Q)
-        torch.testing.assert_close(r_out.cpu(), expected.R)
+        ld_out = torch.empty(0, device="tpu")
+        pivots_out = torch.empty(0, device="tpu", dtype=torch.int32)
+        returned = torch.linalg.ldl_factor(a.to("tpu"), out=(ld_out, pivots_out))
+        assert returned[0] is ld_out and returned[1] is pivots_out
+        torch.testing.assert_close(ld_out.cpu(), expected.LD)
+        torch.testing.assert_close(pivots_out.cpu(), expected.pivots)
 
         # A non-contiguous input is seen with its values, not its storage order.
-        b = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
-        torch.testing.assert_close(torch.linalg.qr(b.to("tpu").t()).R.cpu(), torch.linalg.qr(b.t()).R)
+        m = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
+        b = (m.T @ m + 5 * torch.eye(5)).t()[::2, ::2]
+        torch.testing.assert_close(torch.linalg.ldl_factor(b.to("tpu")).LD.cpu(),
+                                   torch.linalg.ldl_factor(b).LD)
         print("OK")
     """, TORCH_PJRT_CPU_FALLBACK="1")
     assert result.returncode == 0, result.stderr
@@ -234,7 +244,7 @@ FAILING_CALLS = [
     lambda: torch.mm(torch.ones(2, 3, device=DEVICE), torch.ones(4, 5, device=DEVICE)),
     lambda: torch.ones(2, 3, device=DEVICE).sum(dim=7),
     lambda: torch.ones(2, 3, device=DEVICE) + torch.ones(2, 3),
-    lambda: torch.linalg.qr(torch.ones(3, 3, device=DEVICE)),
+    lambda: torch.linalg.ldl_factor(torch.eye(3, device=DEVICE)),
     lambda: torch.ones(3, device=DEVICE, dtype=torch.int64).add_(0.5),
 ]
 
