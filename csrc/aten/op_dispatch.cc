@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "aten/op_plan.h"
+#include "aten/out_checks.h"
 #include "aten/runtime_access.h"
 #include "aten/traced_call.h"
 #include "lowering/op_call.h"
@@ -136,6 +137,10 @@ void finish_returns(const OpPlan& plan, torch::jit::Stack* stack, size_t first,
         TORCH_CHECK(c10::canCast(result.scalar_type(), out.scalar_type()), "result type ",
                     result.scalar_type(), " can't be cast to the desired output type ",
                     out.scalar_type());
+        TORCH_CHECK(
+            !out_dtype_must_match(plan.rule_name) || result.scalar_type() == out.scalar_type(),
+            plan.qualified_name, ": expected out tensor to have dtype ", result.scalar_type(),
+            ", but got ", out.scalar_type(), " instead");
         at::native::resize_output(out, result.sizes());
         out.copy_(result);
         outs.emplace_back(out);
@@ -158,6 +163,8 @@ void tpu_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
     throw_not_implemented(plan, " (torch_pjrt has no lowering rule for it)");
   }
   const size_t first = stack->size() - plan.num_arguments;
+  if (plan.form == OpForm::kOut)
+    check_out_call(plan.meta_out, op, *stack, first, plan.num_arguments);
   try {
     run_op(plan, stack, first);
   } catch (const lowering::Unsupported& e) {

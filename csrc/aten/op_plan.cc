@@ -3,6 +3,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "aten/out_checks.h"
+
 namespace torch_pjrt::aten {
 
 namespace {
@@ -131,6 +133,8 @@ OpPlan make_plan(const c10::FunctionSchema& schema) {
   }
   plan.rule_name = name;
   plan.rule = lowering::rule_table().find(name);
+  if (plan.form == OpForm::kOut && plan.rule != nullptr)
+    plan.meta_out = structured_meta_out(schema);
 
   for (size_t i : functional_order(schema, plan)) {
     const c10::Argument& argument = schema.arguments()[i];

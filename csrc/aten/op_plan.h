@@ -55,6 +55,9 @@ struct OpPlan {
   std::vector<size_t> out_args;         // schema positions of out= arguments
   std::vector<size_t> mutated_args;     // functional positions written in place
   std::vector<ReturnKind> returns;
+  // out= overloads of structured ops: torch's C++ meta function, which makes
+  // CPU's shape, dtype and out= checks (see out_checks.h).
+  const c10::KernelFunction* meta_out = nullptr;
 };
 
 // Cached per operator; thread-safe.
