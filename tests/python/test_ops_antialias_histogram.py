@@ -24,9 +24,8 @@ def images(shape, seed=0, noncontiguous=False):
 # ------------------------------------------------------------ antialiasing
 
 AA_CASES = [
-    ({"size": (3, 4)}, False), ({"size": (3, 4)}, True), ({"size": (9, 2)}, False),
-    ({"scale_factor": 0.4}, False), ({"scale_factor": (0.3, 1.7)}, True),
-    ({"size": (7, 11)}, False), ({"size": (1, 1)}, False), ({"size": (8, 5)}, False),
+    ({"size": (3, 4)}, False), ({"size": (3, 4)}, True), ({"scale_factor": (0.3, 1.7)}, True),
+    ({"size": (7, 11)}, False), ({"size": (1, 1)}, False),
 ]
 
 
@@ -64,8 +63,7 @@ def test_antialias_errors():
 
 # ------------------------------------------------------------ byte images
 
-BYTE_CASES = [{"size": (5, 13)}, {"size": (3, 4)}, {"size": (17, 2)},
-              {"scale_factor": 1.1}, {"scale_factor": (0.45, 2.3)}]
+BYTE_CASES = [{"size": (5, 13)}, {"size": (17, 2)}, {"scale_factor": (0.45, 1.1)}]
 
 
 @pytest.mark.parametrize("antialias", [False, True])

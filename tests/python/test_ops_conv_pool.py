@@ -231,6 +231,13 @@ def test_adaptive_pools_1d_3d_dtypes_and_inf():
     for dtype in [torch.float64, torch.bfloat16, torch.float16, torch.int64]:
         check(lambda x: F.adaptive_avg_pool2d(x, 3), make((2, 5, 4), dtype), **tol(dtype) if dtype in _TOL else {})
         check(lambda x: F.adaptive_max_pool2d(x, 3), make((2, 5, 4), dtype))
+    # CPU's 3-d kernel sums and divides bf16/f16 windows in their own type.
+    for dtype in [torch.bfloat16, torch.float16]:
+        check_op(lambda x: F.adaptive_avg_pool3d(x, (2, 3, 4)), make((2, 3, 5, 6, 7), dtype),
+                 atol=0, rtol=0)
+        check_op(lambda x: F.adaptive_avg_pool3d(x, (3, 2, 2)), make((4, 3, 4, 5), dtype,
+                                                                     noncontiguous=True),
+                 atol=0, rtol=0)
 
 
 def test_pool_errors():
