@@ -69,7 +69,7 @@ Points read_points(Builder& b, const OpCall& call, size_t weight_at, bool one_di
   Points p;
   p.type = b.element_type(input);
   if (p.type != ElementType::kF32 && p.type != ElementType::kF64) {
-    throw_no_kernel(one_dimensional ? "histogram_cpu" : "histogramdd", p.type);
+    throw_no_kernel("histogramdd", p.type);
   }
   std::vector<int64_t> shape = b.dims(input);
   if (one_dimensional) {

@@ -127,14 +127,19 @@ def test_histogram_out_and_errors():
     torch.histogram(to_device(x), 4, out=(hist_d, edges_d))
     assert_same(hist_d, hist)
     assert_same(edges_d, edges)
-    check_raises(lambda x: torch.histogram(x, 0), x)
-    check_raises(lambda x: torch.histogram(x, 3, range=(2.0, 1.0)), x)
-    check_raises(lambda x: torch.histogram(x, 3, range=(0.0, float("inf"))), x)
+    assert "min should not exceed max" in str(
+        check_raises(lambda x: torch.histogram(x, 3, range=(2.0, 1.0)), x))
+    assert "is not finite" in str(
+        check_raises(lambda x: torch.histogram(x, 3, range=(0.0, float("inf"))), x))
     check_raises(lambda x, w: torch.histogram(x, 3, weight=w), x, torch.ones(3))
     check_raises(lambda x, w: torch.histogram(x, 3, weight=w), x, torch.ones(10).double())
-    check_raises(lambda x, b: torch.histogram(x, b), x, torch.tensor([0.0, 1.0]).double())
+    assert "should have the same dtype" in str(
+        check_raises(lambda x, b: torch.histogram(x, b), x, torch.tensor([0.0, 1.0]).double()))
     check_raises(lambda x, b: torch.histogram(x, b), x, torch.ones(2, 2))
-    check_raises(lambda x: torch.histogram(x, 3), torch.arange(4))
+    error = check_raises(lambda x: torch.histogram(x, 3), torch.arange(4))
+    assert "not implemented for 'Long'" in str(error)
+    error = check_raises(lambda x: torch.histogram(x, 0), x)
+    assert "bins must be > 0" in str(error)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
