@@ -141,6 +141,13 @@ Value silu(Builder& b, const OpCall&, Value x) {
   return b.div(x, b.add(one, exp(b, b.unary(UnaryOp::kNegate, x))));
 }
 
+// CPU's silu also takes complex tensors (x / (1 + exp(-x)) in complex).
+std::vector<Value> silu_rule(Builder& b, const OpCall& call) {
+  const Value x = call.tensor(0).value;
+  if (stablehlo::is_complex(b.element_type(x))) return {silu(b, call, x)};
+  return unary_rule<silu>(b, call);
+}
+
 Value silu_backward(Builder& b, const OpCall&, Value grad, Value x) {
   Value one = constant_like(b, 1, x);
   Value s = sigmoid(b, x);
@@ -459,7 +466,7 @@ void add_activation_rules(RuleTable& table) {
   add("relu", &relu_rule);
   add("gelu", &unary_rule<gelu>);
   add("gelu_backward", &backward_rule<gelu_backward>);
-  add("silu", &unary_rule<silu>);
+  add("silu", &silu_rule);
   add("silu_backward", &backward_rule<silu_backward>);
   add("mish", &unary_rule<mish>);
   add("mish_backward", &mish_backward_rule);

@@ -167,6 +167,55 @@ Value transposed_conv(Builder& b, Value input, Value weight, const ConvParams& p
                   p.stride, p.dilation, g, 1);
 }
 
+// CPU's f16 transposed 2-d convolution (slow_conv_transpose2d): a matrix
+// product per input pixel and kernel tap, rounded to f16, then scattered onto
+// the output tap by tap (kernel row-major), every addition rounded to f16.
+// The result is f32 holding those f16 values (the bias is added once more).
+Value transposed_conv2d_in_half(Builder& b, Value input, Value weight, const ConvParams& p) {
+  const std::vector<int64_t> x = b.dims(input), w = b.dims(weight);
+  const int64_t g = p.groups, n = x[0], in_per_group = w[0] / g, out_per_group = w[1];
+  const int64_t kh = w[2], kw = w[3], h = x[2], wd = x[3];
+  const ElementType f32 = ElementType::kF32;
+  auto round = [&](Value v) { return b.convert(b.convert(v, ElementType::kF16), f32); };
+  Value lhs = b.convert(b.reshape(input, {n, g, in_per_group, h, wd}), f32);
+  Value rhs = b.convert(b.reshape(weight, {g, in_per_group, out_per_group, kh, kw}), f32);
+  stablehlo::DotDimensions dn;
+  dn.lhs_batch = {1};
+  dn.rhs_batch = {0};
+  dn.lhs_contracting = {2};
+  dn.rhs_contracting = {1};
+  // [g, N, H, W, O/g, KH, KW]
+  Value columns = round(b.dot_general(lhs, rhs, dn, f32, Precision::kHighest));
+  const int64_t out_h =
+      (h - 1) * p.stride[0] - 2 * p.padding[0] + p.dilation[0] * (kh - 1) + p.output_padding[0] + 1;
+  const int64_t out_w = (wd - 1) * p.stride[1] - 2 * p.padding[1] + p.dilation[1] * (kw - 1) +
+                        p.output_padding[1] + 1;
+  Value out = b.zeros(TensorType{f32, {g, n, out_h, out_w, out_per_group}});
+  for (int64_t i = 0; i < kh; ++i) {
+    for (int64_t j = 0; j < kw; ++j) {
+      Value tap = b.reshape(
+          b.slice(columns, {0, 0, 0, 0, 0, i, j}, {g, n, h, wd, out_per_group, i + 1, j + 1}),
+          {g, n, h, wd, out_per_group});
+      // Input pixel (r, c) lands on (r * stride - padding + i * dilation, ...).
+      const int64_t top = i * p.dilation[0] - p.padding[0];
+      const int64_t left = j * p.dilation[1] - p.padding[1];
+      const int64_t bottom = out_h - top - ((h - 1) * p.stride[0] + 1);
+      const int64_t right = out_w - left - ((wd - 1) * p.stride[1] + 1);
+      // Padded on both sides as far as needed, then cropped to the output.
+      Value spread = b.pad(tap, b.constant(0, f32),
+                           {0, 0, std::max<int64_t>(top, 0), std::max<int64_t>(left, 0), 0},
+                           {0, 0, std::max<int64_t>(bottom, 0), std::max<int64_t>(right, 0), 0},
+                           {0, 0, p.stride[0] - 1, p.stride[1] - 1, 0});
+      const int64_t row = std::max<int64_t>(-top, 0), col = std::max<int64_t>(-left, 0);
+      Value placed =
+          b.slice(spread, {0, 0, row, col, 0}, {g, n, row + out_h, col + out_w, out_per_group});
+      out = round(b.add(out, placed));
+    }
+  }
+  // [g, N, OH, OW, O/g] -> [N, g, O/g, OH, OW] -> [N, O, OH, OW]
+  return b.reshape(b.transpose(out, {1, 0, 4, 2, 3}), {n, g * out_per_group, out_h, out_w});
+}
+
 // d(loss)/d(weight) of the regular convolution y = conv(x, w): a weight of
 // [O, C/g, K...] from x [N, C, S...] and dy [N, O, T...]. The input plays the
 // lhs with C as its batch, dy the kernel with N as its input feature.
@@ -281,8 +330,13 @@ std::vector<Value> convolution_rule(Builder& b, const OpCall& call) {
     throw_no_kernel(
         spatial == 3 ? "slow_conv_transpose3d_out_cpu" : "slow_conv_transpose2d_out_cpu", type);
   }
-  Value out =
-      p.transposed ? transposed_conv(b, input, weight, p) : forward_conv(b, input, weight, p);
+  Value out;
+  if (p.transposed && spatial == 2 && b.rank(input) == 4 && type == ElementType::kF16 &&
+      b.element_type(weight) == type) {
+    out = transposed_conv2d_in_half(b, input, weight, p);
+  } else {
+    out = p.transposed ? transposed_conv(b, input, weight, p) : forward_conv(b, input, weight, p);
+  }
   if (std::optional<TensorArg> bias = call.optional_tensor(2)) {
     const int64_t channels = b.dims(out)[1];
     if (b.dims(bias->value) != std::vector<int64_t>{channels}) {

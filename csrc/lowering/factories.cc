@@ -197,8 +197,31 @@ RampArgs ramp_args(const OpCall& call, std::string_view kernel) {
           ElementType::kF64};
 }
 
+std::complex<double> to_complex(const StaticScalar& s) {
+  if (const auto* v = std::get_if<std::complex<double>>(&s)) return *v;
+  return {to_double(s), 0.0};
+}
+
+// A complex ramp: CPU's complex step divides and scales both parts by real
+// numbers, so each part is the real ramp of its own bounds.
+std::optional<Value> complex_ramp(Builder& b, const OpCall& call) {
+  const ElementType type = factory_type(call, false);
+  if (!is_complex(type)) return std::nullopt;
+  const int64_t steps = call.int_at(2);
+  if (steps < 0) throw InvalidArgument("number of steps must be non-negative");
+  const std::complex<double> start = to_complex(call.static_scalar(0));
+  const std::complex<double> end = to_complex(call.static_scalar(1));
+  const ElementType part = stablehlo::real_part_type(type);
+  auto ramp = [&](double from, double to) {
+    return steps <= 1 ? splat_1d(b, from, steps, part) : symmetric_ramp(b, from, to, steps, part);
+  };
+  return b.binary(stablehlo::BinaryOp::kComplex, ramp(start.real(), end.real()),
+                  ramp(start.imag(), end.imag()));
+}
+
 // linspace.out(start, end, steps); integers truncate the double ramp.
 std::vector<Value> linspace_rule(Builder& b, const OpCall& call) {
+  if (std::optional<Value> ramp = complex_ramp(b, call)) return {*ramp};
   const RampArgs a = ramp_args(call, "linspace_cpu");
   // steps == 1 is fill_(start).
   if (a.steps <= 1) return {b.convert(splat_1d(b, a.start, a.steps, a.compute), a.type)};
@@ -208,8 +231,18 @@ std::vector<Value> linspace_rule(Builder& b, const OpCall& call) {
 // logspace.out(start, end, steps, base): base to the power of linspace's
 // ramp (not truncated for integer results), the power taken in double.
 std::vector<Value> logspace_rule(Builder& b, const OpCall& call) {
-  const RampArgs a = ramp_args(call, "logspace_cpu");
   const double base = call.size() > 3 ? call.double_at(3) : 10.0;
+  if (std::optional<Value> ramp = complex_ramp(b, call)) {
+    // The power is taken in complex128 (CPU's pow of a double base).
+    const ElementType type = b.element_type(*ramp);
+    Value exponent = b.convert(*ramp, ElementType::kC128);
+    Value power = b.binary(stablehlo::BinaryOp::kPower,
+                           b.convert(b.splat(base, TensorType{ElementType::kF64, b.dims(exponent)}),
+                                     ElementType::kC128),
+                           exponent);
+    return {b.convert(power, type)};
+  }
+  const RampArgs a = ramp_args(call, "logspace_cpu");
   Value exponent = a.steps <= 1 ? splat_1d(b, a.start, a.steps, a.compute)
                                 : symmetric_ramp(b, a.start, a.end, a.steps, a.compute);
   exponent = b.convert(exponent, ElementType::kF64);

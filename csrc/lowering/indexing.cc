@@ -475,6 +475,16 @@ std::vector<Value> index_put_rule(Builder& b, const OpCall& call) {
   dn.scatter_dims_to_operand_dims = plan.indexed_dims;
   dn.index_vector_dim = static_cast<int64_t>(plan.batch_dims.size());
   if (!accumulate) return {b.scatter(self, plan.start_indices, updates, dn, replacer())};
+  if (type == ElementType::kBF16 || type == ElementType::kF16) {
+    // CPU adds the values one at a time in the tensor's type, each sum
+    // rounded: so does this scatter, serially.
+    return {b.scatter(
+        self, plan.start_indices, updates, dn, [type](Builder& r, const std::vector<Value>& args) {
+          Value sum =
+              r.add(r.convert(args[0], ElementType::kF32), r.convert(args[1], ElementType::kF32));
+          return std::vector<Value>{r.convert(sum, type)};
+        })};
+  }
   const ElementType compute = opmath_type(type);
   const Value sum = b.scatter(b.convert(self, compute), plan.start_indices,
                               b.convert(updates, compute), dn, combiner(BinaryOp::kAdd, compute));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "lowering/broadcast.h"
+#include "lowering/complex_log_add_exp.h"
 #include "lowering/dtype_names.h"
 #include "lowering/float_classes.h"
 #include "lowering/promotion.h"
@@ -115,6 +116,14 @@ std::vector<Value> hypot_rule(Builder& b, const OpCall& call) {
 // themselves instead of inf - inf = NaN.
 template <bool base2>
 std::vector<Value> logaddexp_rule(Builder& b, const OpCall& call) {
+  if (!base2) {
+    const ElementType type = result_type(b, {call.tensor(0), call.tensor(1)}, call.default_float);
+    if (is_complex(type)) {
+      std::vector<Value> v =
+          promote_and_broadcast(b, {call.tensor(0).value, call.tensor(1).value}, type);
+      return {complex_log_add_exp(b, v[0], v[1])};
+    }
+  }
   Operands o = float_only_operands(b, call, base2 ? "logaddexp2_cpu" : "logaddexp_cpu");
   Value larger = b.select(b.compare(ComparisonDirection::kGT, o.x, o.y), o.x, o.y);
   Value gap = b.unary(UnaryOp::kNegate, b.unary(UnaryOp::kAbs, b.sub(o.x, o.y)));

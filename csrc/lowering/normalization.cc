@@ -82,10 +82,22 @@ std::vector<Value> native_batch_norm_rule(Builder& b, const OpCall& call) {
   // precision), else in the input's.
   const ElementType stats_type = weight ? b.element_type(weight->value) : type;
 
+  // bf16/f16 with parameters of the same type: CPU saves the mean and invstd
+  // in that type and normalizes with the saved values. For bf16 it also keeps
+  // the sum of squares, the variance and the running averages' every step in
+  // bf16; f16 takes a path that computes those in f32.
+  const bool saved_rounded = compute != type && stats_type == type;
+  const bool rounded_stats = saved_rounded && type == ElementType::kBF16;
+  auto round_saved = [&](Value v) {
+    return saved_rounded ? b.convert(b.convert(v, type), compute) : v;
+  };
+  auto round = [&](Value v) { return rounded_stats ? b.convert(b.convert(v, type), compute) : v; };
+
   Value x = b.convert(input, compute);
   Value w = parameter_or(b, weight, 1.0, layout.channels, compute);
   Value beta = parameter_or(b, bias, 0.0, layout.channels, compute);
   Value mean, var;
+  Value var_sum;  // of the rounded statistics
   if (training) {
     if (layout.per_channel == 0) {
       throw InvalidArgument("batch_norm: expected more than 0 values per channel in training");
@@ -94,7 +106,10 @@ std::vector<Value> native_batch_norm_rule(Builder& b, const OpCall& call) {
         b.splat(static_cast<double>(layout.per_channel), TensorType{compute, {layout.channels}});
     mean = b.div(sum_per_channel(b, x, layout), count);
     Value centered = b.sub(x, per_channel(b, mean, dims));
-    var = b.div(sum_per_channel(b, b.mul(centered, centered), layout), count);
+    var_sum = sum_per_channel(b, b.mul(centered, centered), layout);
+    mean = round_saved(mean);
+    var_sum = round(var_sum);
+    var = round(b.div(var_sum, round(count)));
   } else {
     if (!running_mean || !running_var) {
       throw InvalidArgument("batch_norm: running_mean and running_var are required in eval mode");
@@ -102,7 +117,11 @@ std::vector<Value> native_batch_norm_rule(Builder& b, const OpCall& call) {
     mean = parameter_or(b, running_mean, 0.0, layout.channels, compute);
     var = parameter_or(b, running_var, 1.0, layout.channels, compute);
   }
-  Value invstd = b.unary(stablehlo::UnaryOp::kRsqrt, b.add(var, splat_like(b, eps, var)));
+  Value invstd = compute != type
+                     ? b.div(splat_like(b, 1.0, var), b.unary(stablehlo::UnaryOp::kSqrt,
+                                                              b.add(var, splat_like(b, eps, var))))
+                     : b.unary(stablehlo::UnaryOp::kRsqrt, b.add(var, splat_like(b, eps, var)));
+  if (training) invstd = round_saved(invstd);
   Value scale = b.mul(w, invstd);
   Value shift = b.sub(beta, b.mul(mean, scale));
   Value output =
@@ -129,8 +148,23 @@ std::vector<Value> native_batch_norm_rule(Builder& b, const OpCall& call) {
     }
     ElementType running_type = b.element_type(running->value);
     Value old_value = b.convert(running->value, compute);
+    if (rounded_stats) {
+      // momentum * batch + (1 - momentum) * old, every product and sum
+      // rounded (the unbiased variance's product is not).
+      const double n = static_cast<double>(layout.per_channel);
+      Value m = round(splat_like(b, momentum, old_value));
+      Value keep = round(b.mul(round(b.sub(splat_like(b, 1.0, m), m)), old_value));
+      Value fresh =
+          k == 0 ? round(b.mul(m, mean))
+                 : b.mul(m, round(b.div(var_sum, round(splat_like(b, n > 1 ? n - 1 : 0, m)))));
+      results.push_back(b.convert(b.add(fresh, keep), running_type));
+      continue;
+    }
     Value batch_value = mean;
-    if (k == 1) {
+    if (k == 1 && saved_rounded) {
+      const double n = static_cast<double>(layout.per_channel);
+      batch_value = b.div(var_sum, splat_like(b, n > 1 ? n - 1 : 0, var_sum));
+    } else if (k == 1) {
       const double n = static_cast<double>(layout.per_channel);
       batch_value = b.mul(var, splat_like(b, n > 1 ? n / (n - 1) : n, var));
     }

@@ -453,6 +453,52 @@ Value is_valid(Builder& b, const AdaptiveTaps& taps, int64_t j, const std::vecto
   return b.compare(ComparisonDirection::kNE, v, b.zeros(b.type(v)));
 }
 
+// CPU's adaptive_avg_pool3d kernel sums a window in the input's own type
+// (bf16/f16 round after every addition, depth then height then width) and
+// divides by the window's depth, height and width in turn, rounding each time.
+// Windows of more taps than this are averaged in f32 instead.
+constexpr int64_t kMaxRoundedWindow = 512;
+
+std::optional<Value> adaptive_avg_pool3d_rounded(Builder& b, Value input,
+                                                 const std::vector<int64_t>& size) {
+  const ElementType type = b.element_type(input);
+  if (type != ElementType::kBF16 && type != ElementType::kF16) return std::nullopt;
+  const int64_t lead = b.rank(input) - 3;
+  std::vector<AdaptiveTaps> taps;
+  int64_t window = 1;
+  for (size_t i = 0; i < 3; ++i) {
+    taps.push_back(adaptive_taps(b.dims(input)[lead + static_cast<int64_t>(i)], size[i]));
+    window *= taps.back().max_count;
+  }
+  if (window > kMaxRoundedWindow || window == 0) return std::nullopt;
+  const ElementType acc = ElementType::kF32;
+  auto rounded = [&](Value v) { return b.convert(b.convert(v, type), acc); };
+  Value x = b.convert(input, acc);
+  std::vector<int64_t> dims = b.dims(input);
+  for (size_t i = 0; i < 3; ++i) dims[lead + static_cast<int64_t>(i)] = size[i];
+  const int64_t d_dim = lead, h_dim = lead + 1, w_dim = lead + 2;
+  Value sum = b.zeros(TensorType{acc, dims});
+  for (int64_t jd = 0; jd < taps[0].max_count; ++jd) {
+    Value along_d = take_along(b, x, d_dim, taps[0].index(jd));
+    for (int64_t jh = 0; jh < taps[1].max_count; ++jh) {
+      Value along_h = take_along(b, along_d, h_dim, taps[1].index(jh));
+      for (int64_t jw = 0; jw < taps[2].max_count; ++jw) {
+        Value tap = take_along(b, along_h, w_dim, taps[2].index(jw));
+        Value valid =
+            b.binary(stablehlo::BinaryOp::kAnd, is_valid(b, taps[0], jd, dims, d_dim),
+                     b.binary(stablehlo::BinaryOp::kAnd, is_valid(b, taps[1], jh, dims, h_dim),
+                              is_valid(b, taps[2], jw, dims, w_dim)));
+        sum = b.select(valid, rounded(b.add(sum, tap)), sum);
+      }
+    }
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    std::vector<double> counts(taps[i].count.begin(), taps[i].count.end());
+    sum = rounded(b.div(sum, along(b, counts, acc, dims, lead + static_cast<int64_t>(i))));
+  }
+  return b.convert(sum, type);
+}
+
 // _adaptive_avg_pool{2,3}d(self, output_size)
 std::vector<Value> adaptive_avg_pool(Builder& b, const OpCall& call, size_t spatial,
                                      const char* op) {
@@ -460,6 +506,9 @@ std::vector<Value> adaptive_avg_pool(Builder& b, const OpCall& call, size_t spat
   const std::vector<int64_t> size = read_output_size(b, call, input, spatial, op);
   const ElementType type = b.element_type(input);
   if (!stablehlo::is_floating(type)) throw_no_kernel(op, type);
+  if (spatial == 3) {
+    if (std::optional<Value> pooled = adaptive_avg_pool3d_rounded(b, input, size)) return {*pooled};
+  }
   const ElementType acc = opmath_type(type);
   Value x = b.convert(input, acc);
   const int64_t lead = b.rank(input) - static_cast<int64_t>(spatial);

@@ -588,7 +588,7 @@ std::vector<Value> count_nonzero_rule(Builder& b, const OpCall& call) {
 // of -inf give -inf and rows holding +inf give +inf instead of NaN.
 std::vector<Value> logsumexp_rule(Builder& b, const OpCall& call) {
   const Value x = call.tensor(0).value;
-  if (stablehlo::is_complex(b.element_type(x))) throw Unsupported("logsumexp of complex tensors");
+  const bool complex = stablehlo::is_complex(b.element_type(x));
   const ReductionArgs args = parse_reduction_args(call, 1);
   const Reduction r = make_reduction(b.dims(x), args.dims, args.keepdim);
   const ElementType result_type =
@@ -596,11 +596,16 @@ std::vector<Value> logsumexp_rule(Builder& b, const OpCall& call) {
   const ElementType acc = accumulation_type(result_type);
   Value wide = b.convert(x, acc);
 
-  Value max = b.reshape(reduce_with(b, wide, b.constant(-kInf, acc), r.dims, BinaryOp::kMaximum),
-                        r.kept_shape());
+  // Complex values shift by the largest real part, as CPU does.
+  Value real = complex ? b.unary(UnaryOp::kReal, wide) : wide;
+  const ElementType real_type = b.element_type(real);
+  Value max =
+      b.reshape(reduce_with(b, real, b.constant(-kInf, real_type), r.dims, BinaryOp::kMaximum),
+                r.kept_shape());
   Value finite =
       b.compare(ComparisonDirection::kNE, b.unary(UnaryOp::kAbs, max), fill_like(b, max, kInf));
   Value shift = b.select(finite, max, fill_like(b, max, 0));
+  if (complex) shift = b.convert(shift, acc);
   Value exp = b.unary(UnaryOp::kExp, b.sub(wide, broadcast_to(b, shift, r.input_dims)));
   Value sum = reduce_with(b, exp, b.constant(0, acc), r.dims, BinaryOp::kAdd);
   Value result =

@@ -52,6 +52,7 @@ const RuleTable& rule_table() {
     add_sorting_rules(t);
     add_scan_rules(t);
     add_search_rules(t);
+    add_histogram_rules(t);
     add_convolution_rules(t);
     add_pooling_rules(t);
     add_padding_rules(t);

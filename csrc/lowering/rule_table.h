@@ -78,6 +78,7 @@ void add_layer_norm_rules(RuleTable& table);
 void add_sorting_rules(RuleTable& table);
 void add_scan_rules(RuleTable& table);
 void add_search_rules(RuleTable& table);
+void add_histogram_rules(RuleTable& table);
 void add_convolution_rules(RuleTable& table);
 void add_pooling_rules(RuleTable& table);
 void add_padding_rules(RuleTable& table);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lowering/broadcast.h"
+#include "lowering/complex_log_add_exp.h"
 #include "lowering/dtype_names.h"
 #include "lowering/float_classes.h"
 #include "lowering/nan_extremum.h"
@@ -68,10 +69,19 @@ Value log_add_exp(Builder& b, Value x, Value y) {
 std::vector<Value> logcumsumexp_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
   const ElementType type = b.element_type(x);
-  if (stablehlo::is_complex(type)) throw Unsupported("logcumsumexp of complex tensors");
-  if (!stablehlo::is_floating(type)) throw_no_kernel("logcumsumexp_out_cpu", type);
+  const bool complex = stablehlo::is_complex(type);
+  if (!complex && !stablehlo::is_floating(type)) throw_no_kernel("logcumsumexp_out_cpu", type);
   const int64_t dim = wrap_dim(call.int_at(1), b.rank(x));
   if (b.rank(x) == 0 || b.type(x).numel() == 0) return {x};
+  if (complex) {
+    // CPU accumulates complex64 in complex128.
+    Value scanned = prefix_scan(
+        b, {b.convert(x, ElementType::kC128)}, dim,
+        [](Builder& r, const std::vector<Value>& earlier, const std::vector<Value>& later) {
+          return std::vector<Value>{complex_log_add_exp(r, later[0], earlier[0])};
+        })[0];
+    return {b.convert(scanned, type)};
+  }
   const ElementType compute =
       type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
   Value scanned = prefix_scan(

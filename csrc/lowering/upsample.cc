@@ -6,6 +6,11 @@
 // scales, so they are computed here as PyTorch's CPU kernel computes them (in
 // float, or double for f64 inputs) and become constants. The backward
 // scatter-adds the weighted gradient through the same taps, last dim first.
+//
+// The antialiased forms (_upsample_bilinear2d_aa, _upsample_bicubic2d_aa)
+// widen the filter by the downscale factor and normalize each output's
+// weights; uint8 images (antialiased or not) are resampled as CPU does them:
+// width then height, each pass in 16-bit fixed point rounded back to bytes.
 
 #include <algorithm>
 #include <cmath>
@@ -22,7 +27,12 @@
 namespace torch_pjrt::lowering {
 namespace {
 
-enum class Mode { kNearest, kNearestExact, kLinear, kCubic };
+enum class Mode { kNearest, kNearestExact, kLinear, kCubic, kLinearAntialias, kCubicAntialias };
+
+bool is_antialias(Mode mode) {
+  return mode == Mode::kLinearAntialias || mode == Mode::kCubicAntialias;
+}
+bool is_cubic(Mode mode) { return mode == Mode::kCubic || mode == Mode::kCubicAntialias; }
 
 struct Tap {
   std::vector<int64_t> index;
@@ -81,6 +91,11 @@ std::vector<Tap> taps_in(Mode mode, int64_t in, int64_t out, bool align_corners,
                      in - 1);
       }
       add_tap(0, i, T(1));
+    } else if (mode == Mode::kLinear && out == in) {
+      // CPU copies rather than interpolating when the size is unchanged, even
+      // where a scale factor would move the samples.
+      add_tap(0, o, T(1));
+      add_tap(1, o, T(0));
     } else if (mode == Mode::kLinear) {
       const T src =
           source_index<T>(area_scale<T>(in, out, align_corners, scale), o, align_corners, false);
@@ -106,10 +121,157 @@ std::vector<Tap> taps_in(Mode mode, int64_t in, int64_t out, bool align_corners,
   return taps;
 }
 
+// The filters of the separable kernels: the triangle, and Keys' cubic with
+// a = -0.5 when antialiasing (as PIL) or -0.75 otherwise.
+template <typename T>
+T filter(T x, bool cubic, bool antialias) {
+  x = std::abs(x);
+  if (!cubic) return x < T(1) ? T(1) - x : T(0);
+  const T a = antialias ? T(-0.5) : T(-0.75);
+  if (x < T(1)) return cubic_near<T>(x, a);
+  if (x < T(2)) return cubic_far<T>(x, a);
+  return T(0);
+}
+
+// Each output reads a window of consecutive inputs starting at `first`, with
+// weights that sum to one. Antialiasing stretches the filter by the
+// downscale factor so every input contributes. `corner_shift` is how CPU's
+// separable byte kernel places align_corners samples without antialiasing.
+template <typename T>
+std::vector<Tap> window_taps(int64_t in, int64_t out, bool align_corners,
+                             std::optional<double> scale, bool cubic, bool antialias) {
+  const T s = area_scale<T>(in, out, align_corners, scale);
+  const T half_width = cubic ? T(2) : T(1);
+  const bool stretch = antialias && s >= T(1);
+  const T support = stretch ? half_width * s : half_width;
+  const T inverse_scale = stretch ? T(1) / s : T(1);
+  const double shift = align_corners && !antialias ? 0.5 : 0.0;
+  const auto widest = static_cast<int64_t>(std::ceil(static_cast<double>(support))) * 2 + 1;
+  std::vector<Tap> taps(static_cast<size_t>(widest));
+  std::vector<T> weights(static_cast<size_t>(widest));
+  for (int64_t o = 0; o < out; ++o) {
+    const auto center =
+        static_cast<T>(static_cast<double>(s) * (static_cast<double>(o) + 0.5 - shift));
+    const int64_t first = std::max<int64_t>(
+        static_cast<int64_t>(static_cast<double>(center - support) + 0.5 + shift), 0);
+    const int64_t end = std::min<int64_t>(
+        static_cast<int64_t>(static_cast<double>(center + support) + 0.5 + shift), in);
+    const int64_t count = std::clamp<int64_t>(end - first, 0, widest);
+    T total = T(0);
+    for (int64_t k = 0; k < count; ++k) {
+      const auto offset =
+          static_cast<T>(static_cast<double>(static_cast<T>(first + k) - center) + 0.5 - shift);
+      weights[static_cast<size_t>(k)] = filter<T>(offset * inverse_scale, cubic, antialias);
+      total += weights[static_cast<size_t>(k)];
+    }
+    for (int64_t k = 0; k < widest; ++k) {
+      T w = T(0);
+      if (k < count)
+        w = total != T(0) ? weights[static_cast<size_t>(k)] / total
+                          : weights[static_cast<size_t>(k)];
+      taps[static_cast<size_t>(k)].index.push_back(std::min(first + k, in - 1));
+      taps[static_cast<size_t>(k)].weight.push_back(static_cast<double>(w));
+    }
+  }
+  return taps;
+}
+
 std::vector<Tap> taps_for(ElementType type, Mode mode, int64_t in, int64_t out, bool align_corners,
                           std::optional<double> scale) {
+  if (is_antialias(mode)) {
+    if (in == out) {  // CPU copies an unresized dim
+      std::vector<Tap> identity(1);
+      for (int64_t o = 0; o < out; ++o) {
+        identity[0].index.push_back(o);
+        identity[0].weight.push_back(1.0);
+      }
+      return identity;
+    }
+    return type == ElementType::kF64
+               ? window_taps<double>(in, out, align_corners, scale, is_cubic(mode), true)
+               : window_taps<float>(in, out, align_corners, scale, is_cubic(mode), true);
+  }
   return type == ElementType::kF64 ? taps_in<double>(mode, in, out, align_corners, scale)
                                    : taps_in<float>(mode, in, out, align_corners, scale);
+}
+
+// Taps on distinct inputs: the clamped bicubic taps at a border read the same
+// input more than once, and CPU's byte kernel rounds their summed weight.
+std::vector<Tap> merge_repeated_inputs(const std::vector<Tap>& taps) {
+  std::vector<Tap> merged(taps.size());
+  const size_t outputs = taps.empty() ? 0 : taps[0].index.size();
+  for (size_t o = 0; o < outputs; ++o) {
+    size_t used = 0;
+    for (const Tap& tap : taps) {
+      size_t k = 0;
+      while (k < used && merged[k].index[o] != tap.index[o]) ++k;
+      if (k < used) {
+        merged[k].weight[o] += tap.weight[o];
+        continue;
+      }
+      merged[used].index.push_back(tap.index[o]);
+      merged[used].weight.push_back(tap.weight[o]);
+      ++used;
+    }
+    for (size_t k = used; k < merged.size(); ++k) {
+      merged[k].index.push_back(merged[0].index[o]);
+      merged[k].weight.push_back(0.0);
+    }
+  }
+  return merged;
+}
+
+// uint8 taps in fixed point: weights become int16 with as many fraction bits
+// as the largest one allows, as CPU's byte kernels round them.
+struct FixedPointTaps {
+  std::vector<Tap> taps;  // integer weights
+  int precision = 0;
+};
+
+FixedPointTaps fixed_point_taps(Mode mode, int64_t in, int64_t out, bool align_corners,
+                                std::optional<double> scale) {
+  FixedPointTaps fixed;
+  if (mode == Mode::kCubic) {
+    fixed.taps = merge_repeated_inputs(taps_in<double>(mode, in, out, align_corners, scale));
+  } else {
+    fixed.taps =
+        window_taps<double>(in, out, align_corners, scale, is_cubic(mode), is_antialias(mode));
+  }
+  double largest = 0.0;
+  for (const Tap& tap : fixed.taps) {
+    for (double w : tap.weight) largest = std::max(largest, w);
+  }
+  while (fixed.precision < 22 &&
+         static_cast<int64_t>(0.5 +
+                              largest * static_cast<double>(int64_t{1} << (fixed.precision + 1))) <
+             (int64_t{1} << 15)) {
+    ++fixed.precision;
+  }
+  const auto unit = static_cast<double>(int64_t{1} << fixed.precision);
+  for (Tap& tap : fixed.taps) {
+    for (double& w : tap.weight) {
+      const double v = w * unit;
+      w = static_cast<double>(static_cast<int64_t>(v < 0 ? v - 0.5 : v + 0.5));
+    }
+  }
+  return fixed;
+}
+
+// One pass of CPU's byte kernel along `dim`: an int32 sum of the taps, a
+// rounding half, the fraction bits shifted off, clamped to a byte.
+Value fixed_point_pass(Builder& b, Value x, int64_t dim, const FixedPointTaps& fixed) {
+  std::optional<Value> sum;
+  for (const Tap& tap : fixed.taps) {
+    Value taken = take_along(b, x, dim, tap.index);
+    Value term = b.mul(taken, along(b, tap.weight, ElementType::kS32, b.dims(taken), dim));
+    sum = sum ? b.add(*sum, term) : term;
+  }
+  const TensorType type = b.type(*sum);
+  const int64_t half = fixed.precision > 0 ? int64_t{1} << (fixed.precision - 1) : 0;
+  Value rounded = b.binary(stablehlo::BinaryOp::kShiftRightArithmetic,
+                           b.add(*sum, b.splat(static_cast<double>(half), type)),
+                           b.splat(static_cast<double>(fixed.precision), type));
+  return b.clamp(b.splat(0.0, type), rounded, b.splat(255.0, type));
 }
 
 std::optional<double> optional_double(const OpCall& call, size_t i) {
@@ -134,6 +296,10 @@ std::string op_name(Mode mode, size_t spatial) {
                           : (spatial == 2 ? "upsample_bilinear2d" : "upsample_trilinear3d");
     case Mode::kCubic:
       return "upsample_bicubic2d";
+    case Mode::kLinearAntialias:
+      return "_upsample_bilinear2d_aa";
+    case Mode::kCubicAntialias:
+      return "_upsample_bicubic2d_aa";
   }
   return "upsample";
 }
@@ -181,8 +347,10 @@ Upsample read_call(const OpCall& call, size_t sizes_end, bool has_align, size_t 
 
 void check_dtype(ElementType type, Mode mode, size_t spatial) {
   const bool nearest = mode == Mode::kNearest || mode == Mode::kNearestExact;
-  // PyTorch's CPU kernels take bytes (images) for nearest, else floats only.
-  if (!stablehlo::is_floating(type) && !(nearest && type == ElementType::kU8)) {
+  // PyTorch's CPU kernels take bytes (images) for nearest and the 2-d
+  // bilinear and bicubic forms, else floats only.
+  const bool images = nearest || spatial == 2;
+  if (!stablehlo::is_floating(type) && !(images && type == ElementType::kU8)) {
     throw_no_kernel(op_name(mode, spatial), type);
   }
 }
@@ -194,6 +362,16 @@ std::vector<Value> forward(Builder& b, const OpCall& call, Mode mode, size_t spa
   const bool nearest = mode == Mode::kNearest || mode == Mode::kNearestExact;
   const Upsample u = read_call(call, 2, !nearest, spatial, b.dims(input), op);
   check_dtype(type, mode, spatial);
+  if (!nearest && type == ElementType::kU8) {
+    // Width first: each pass rounds to bytes, so the order shows.
+    Value x = b.convert(input, ElementType::kS32);
+    for (size_t i = spatial; i-- > 0;) {
+      if (u.in[i] == u.out[i]) continue;
+      x = fixed_point_pass(b, x, static_cast<int64_t>(i) + 2,
+                           fixed_point_taps(mode, u.in[i], u.out[i], u.align_corners, u.scales[i]));
+    }
+    return {b.convert(x, type)};
+  }
   const ElementType acc = nearest ? type : opmath_type(type);
   Value x = b.convert(input, acc);
   for (size_t i = 0; i < spatial; ++i) {
@@ -277,6 +455,8 @@ void add_upsample_rules(RuleTable& table) {
   add_pair<Mode::kLinear, 2>(table);
   add_pair<Mode::kLinear, 3>(table);
   add_pair<Mode::kCubic, 2>(table);
+  add_pair<Mode::kLinearAntialias, 2>(table);
+  add_pair<Mode::kCubicAntialias, 2>(table);
 }
 
 }  // namespace torch_pjrt::lowering

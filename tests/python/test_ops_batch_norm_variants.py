@@ -51,3 +51,21 @@ def test_batch_norm_with_update_gradient():
         grads.append([t.grad for t in inputs])
     for d, c in zip(grads[1], grads[0]):
         assert_same(d, c)
+
+
+# bf16/f16 with same-type parameters: CPU rounds the saved mean and invstd (and,
+# for bf16, every step of the statistics and running averages) to the input's
+# type; the outputs and the running statistics match it exactly.
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("shape", [(5, 5, 5), (3, 4, 6, 2), (8, 2, 33)], ids=str)
+def test_reduced_precision_statistics_match_exactly(dtype, shape):
+    x = make(shape, dtype)
+    channels = shape[1]
+    w, b = make((channels,), dtype, seed=1), make((channels,), dtype, seed=2)
+    mean = make((channels,), dtype, seed=3)
+    var = make((channels,), dtype, low=0.5, high=2, seed=4)
+    check_op(lambda *a: aten.native_batch_norm(*a, True, 0.1, 1e-5), x, w, b, mean, var,
+             atol=0, rtol=0)
+    check_op(lambda *a: aten._batch_norm_with_update(*a, 0.1, 1e-5)[:3], x, w, b, mean, var,
+             atol=0, rtol=0)
+    check_op(lambda x: torch.nn.functional.instance_norm(x), x, atol=0, rtol=0)

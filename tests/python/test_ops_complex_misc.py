@@ -160,3 +160,43 @@ def test_channel_shuffle_errors_and_gradients():
     check_raises(fn, make((2, 4), torch.float32), 2)
     check_grad(lambda t: fn(t, 2), make((2, 6, 4), torch.float32))
     check_op(lambda t: torch.nn.ChannelShuffle(3)(t), make((1, 6, 2, 2), torch.float32))
+
+
+# ------------------------------------------------------------ complex log-sum-exp family
+
+
+C64 = {"atol": 1e-5, "rtol": 1e-5}
+
+
+def complex_values(shape, seed=0):
+    return torch.complex(make(shape, torch.float32, seed=seed), make(shape, torch.float32, seed=seed + 1))
+
+
+def test_complex_logsumexp_logcumsumexp_logaddexp():
+    x = complex_values((3, 5))
+    check_op(lambda x: torch.logsumexp(x, 1), x, **C64)
+    check_op(lambda x: torch.logsumexp(x, (0, 1), keepdim=True), x, **C64)
+    check_op(lambda x: torch.logcumsumexp(x, 0), x, **C64)
+    check_op(lambda x: torch.logcumsumexp(x, 1), x.t(), **C64)
+    check_op(torch.logaddexp, x, complex_values((3, 5), seed=4), **C64)
+    check_op(torch.logaddexp, x, complex_values((5,), seed=6), **C64)
+
+
+def test_complex_logaddexp_special_values():
+    inf, nan = float("inf"), float("nan")
+    a = torch.tensor([complex(-inf, 0), complex(inf, 1), complex(nan, 0), complex(1, nan),
+                      complex(2, 3), complex(-inf, 2), complex(0, 0)])
+    b = torch.tensor([complex(-inf, 1), complex(inf, 2), complex(1, 1), complex(0, 0),
+                      complex(-inf, 0), complex(3, 1), complex(0, 0)])
+    check_op(torch.logaddexp, a, b, **C64)
+
+
+def test_complex_silu_and_ramps():
+    check_op(torch.nn.functional.silu, complex_values((4, 3)), **C64)
+    anchor = torch.zeros(0)  # says where the factories create their result
+    for steps in (0, 1, 2, 7, 16):
+        check_op(lambda t: torch.linspace(1 + 2j, -3 + 0.5j, steps, dtype=torch.complex64,
+                                          device=t.device), anchor, **C64)
+        check_op(lambda t: torch.logspace(0.5 - 1j, 2 + 1j, steps, dtype=torch.complex64,
+                                          device=t.device), anchor, **C64)
+    check_op(lambda t: torch.linspace(-1, 2, 5, dtype=torch.complex64, device=t.device), anchor, **C64)

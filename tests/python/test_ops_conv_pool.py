@@ -216,6 +216,22 @@ def test_adaptive_pools(size):
                                                             noncontiguous=True))
 
 
+# CPU's f16 transposed 2-d convolution rounds its column products and every
+# overlapping addition to f16; the device matches it exactly.
+@pytest.mark.parametrize("stride,padding,output_padding,dilation,groups", [
+    ((2, 2), 2, (1, 1), 1, 1), ((3, 2), (1, 2), (2, 3), (4, 4), 2), ((1, 2), (2, 0), 0, 1, 1),
+], ids=str)
+def test_conv_transpose2d_half_exact(stride, padding, output_padding, dilation, groups):
+    x = make((2, 2 * groups, 4, 5), torch.float16)
+    w = make((2 * groups, 3, 3, 2), torch.float16, seed=1)
+    b = make((3 * groups,), torch.float16, seed=2)
+    fn = lambda x, w, b: F.conv_transpose2d(x, w, b, stride=stride, padding=padding,  # noqa: E731
+                                            output_padding=output_padding, groups=groups,
+                                            dilation=dilation)
+    check_op(fn, x, w, b, atol=0, rtol=0)
+    check_op(lambda x, w: fn(x, w, None), x[0], w, atol=0, rtol=0)
+
+
 def test_adaptive_pools_1d_3d_dtypes_and_inf():
     check_grads(lambda x: F.adaptive_avg_pool1d(x, 4), make((2, 3, 9), torch.float32))
     check_grads(lambda x: F.adaptive_max_pool1d(x, 4), make((2, 3, 9), torch.float32))
@@ -231,6 +247,13 @@ def test_adaptive_pools_1d_3d_dtypes_and_inf():
     for dtype in [torch.float64, torch.bfloat16, torch.float16, torch.int64]:
         check(lambda x: F.adaptive_avg_pool2d(x, 3), make((2, 5, 4), dtype), **tol(dtype) if dtype in _TOL else {})
         check(lambda x: F.adaptive_max_pool2d(x, 3), make((2, 5, 4), dtype))
+    # CPU's 3-d kernel sums and divides bf16/f16 windows in their own type.
+    for dtype in [torch.bfloat16, torch.float16]:
+        check_op(lambda x: F.adaptive_avg_pool3d(x, (2, 3, 4)), make((2, 3, 5, 6, 7), dtype),
+                 atol=0, rtol=0)
+        check_op(lambda x: F.adaptive_avg_pool3d(x, (3, 2, 2)), make((4, 3, 4, 5), dtype,
+                                                                     noncontiguous=True),
+                 atol=0, rtol=0)
 
 
 def test_pool_errors():

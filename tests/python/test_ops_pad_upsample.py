@@ -67,8 +67,8 @@ def test_interpolate(mode, dims, kwargs):
     check_grads(lambda x: F.interpolate(x, mode=mode, **kwargs), x)
 
 
-# Not covered: bytes through bilinear/bicubic (CPU's fixed-point image path;
-# ours raises NotImplementedError).
+# Bytes through bilinear/bicubic (CPU's fixed-point image path) are checked
+# bit for bit in test_ops_antialias_histogram.py.
 @pytest.mark.parametrize("dtype,mode", [(d, m) for m in ["nearest", "bilinear", "bicubic"]
                                         for d in FLOATS + [torch.int64]] + [(torch.uint8, "nearest")],
                          ids=str)

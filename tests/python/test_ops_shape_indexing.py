@@ -294,6 +294,15 @@ def test_index_put_accumulate(dtype):
              make((5, 3), dtype), index([1, 1, 4]), index([2, 2, 0]), make((3,), dtype, seed=2))
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+def test_index_put_accumulate_rounds_each_addition(dtype):
+    # CPU adds duplicates one at a time in the tensor's own type.
+    rows = torch.randint(0, 5, (10, 1), generator=torch.Generator().manual_seed(0))
+    cols = torch.randint(0, 5, (1, 10), generator=torch.Generator().manual_seed(1))
+    check_op(lambda t, i, j, v: torch.index_put(t, (i, j), v, accumulate=True),
+             make((5, 5), dtype), rows, cols, make((10, 10), dtype, seed=2), atol=0, rtol=0)
+
+
 def test_index_put_python_scalar_and_views():
     def set_scalar(t, i):
         t[i] = 7
