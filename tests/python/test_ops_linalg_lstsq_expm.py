@@ -1,6 +1,8 @@
 """Least squares (linalg.lstsq, every CPU driver), the matrix exponential
-(linalg.matrix_exp / matrix_exp), full_matrices=True SVD of non-square input
-and check_errors=True of linalg.cholesky_ex / lu_factor_ex / inv_ex, against
+(linalg.matrix_exp / matrix_exp), the LDL factorization with Bunch-Kaufman
+pivots and its solve (linalg.ldl_factor(_ex), linalg.ldl_solve),
+full_matrices=True SVD of non-square input and check_errors=True of
+linalg.cholesky_ex / lu_factor_ex / inv_ex, against
 PyTorch on CPU: values, output shapes (which outputs each driver leaves empty),
 batch broadcasting, empty shapes, non-contiguous input, out=, gradients and the
 errors of bad input. Shapes are few: every shape compiles a program with
