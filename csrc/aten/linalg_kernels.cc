@@ -10,12 +10,20 @@
 //   lowering rules (linalg_lu_factor_ex, prod, ...).
 // - _linalg_solve_ex with check_errors, the legacy cholesky and
 //   cholesky_inverse raise when the input is singular / not positive-definite,
-//   which needs the info on the host (_linalg_check_errors reads it).
+//   which needs the info on the host (_linalg_check_errors reads it); so do
+//   linalg_cholesky_ex, linalg_lu_factor_ex, linalg_inv_ex and
+//   linalg_ldl_factor_ex when called with
+//   check_errors=True.
+// - linalg_lstsq with the gelsd and gelss drivers returns residuals only when
+//   every matrix has full rank, a shape only the rank on the host decides.
 #include <ATen/ATen.h>
 #include <ATen/native/Resize.h>
 #include <torch/library.h>
 
+#include <optional>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "aten/op_dispatch.h"
 
@@ -119,6 +127,60 @@ at::Tensor checked_cholesky_inverse(const at::Tensor& factor, bool upper) {
   return inverse;
 }
 
+// Runs `name`'s lowering rule on `arguments`, returning its outputs.
+std::vector<at::Tensor> lowered(const char* name, const char* overload, torch::jit::Stack stack) {
+  const c10::OperatorHandle op = c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
+  call_boxed_fallback(op, &stack);
+  std::vector<at::Tensor> results;
+  for (const c10::IValue& value : stack) results.push_back(value.toTensor());
+  return results;
+}
+
+c10::IValue optional_string(std::optional<c10::string_view> text) {
+  if (!text) return {};
+  return c10::IValue(std::string(*text));
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lstsq(
+    const at::Tensor& a, const at::Tensor& b, std::optional<double> rcond,
+    std::optional<c10::string_view> driver) {
+  std::vector<at::Tensor> r =
+      lowered("aten::linalg_lstsq", "", {a, b, rcond, optional_string(driver)});
+  const bool rank_revealing = driver && (*driver == "gelsd" || *driver == "gelss");
+  // The rule returns residuals whenever m > n; CPU keeps them only at full rank.
+  if (rank_revealing && r[1].numel() > 0 &&
+      r[2].sum().item<int64_t>() != r[2].numel() * a.size(-1)) {
+    r[1] = at::empty({0}, r[1].options());
+  }
+  return {r[0], r[1], r[2], r[3]};
+}
+
+std::tuple<at::Tensor, at::Tensor> cholesky_ex(const at::Tensor& a, bool upper, bool check_errors) {
+  std::vector<at::Tensor> r = lowered("aten::linalg_cholesky_ex", "", {a, upper, false});
+  if (check_errors) at::_linalg_check_errors(r[1], "linalg.cholesky_ex", a.dim() == 2);
+  return {r[0], r[1]};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> lu_factor_ex(const at::Tensor& a, bool pivot,
+                                                            bool check_errors) {
+  std::vector<at::Tensor> r = lowered("aten::linalg_lu_factor_ex", "", {a, pivot, false});
+  if (check_errors) at::_linalg_check_errors(r[2], "torch.linalg.lu_factor_ex", a.dim() == 2);
+  return {r[0], r[1], r[2]};
+}
+
+std::tuple<at::Tensor, at::Tensor> inv_ex(const at::Tensor& a, bool check_errors) {
+  std::vector<at::Tensor> r = lowered("aten::linalg_inv_ex", "", {a, false});
+  if (check_errors) at::_linalg_check_errors(r[1], "linalg.inv_ex", a.dim() == 2);
+  return {r[0], r[1]};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> ldl_factor_ex(const at::Tensor& a, bool hermitian,
+                                                             bool check_errors) {
+  std::vector<at::Tensor> r = lowered("aten::linalg_ldl_factor_ex", "", {a, hermitian, false});
+  if (check_errors) at::_linalg_check_errors(r[2], "torch.linalg.ldl_factor_ex", a.dim() == 2);
+  return {r[0], r[1], r[2]};
+}
+
 void write(at::Tensor& out, const at::Tensor& value) {
   at::native::resize_output(out, value.sizes());
   out.copy_(value);
@@ -166,6 +228,57 @@ at::Tensor& cholesky_out(const at::Tensor& self, bool upper, at::Tensor& out) {
   return out;
 }
 
+std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> lstsq_out(
+    const at::Tensor& a, const at::Tensor& b, std::optional<double> rcond,
+    std::optional<c10::string_view> driver, at::Tensor& solution, at::Tensor& residuals,
+    at::Tensor& rank, at::Tensor& singular_values) {
+  auto results = lstsq(a, b, rcond, driver);
+  write(solution, std::get<0>(results));
+  write(residuals, std::get<1>(results));
+  write(rank, std::get<2>(results));
+  write(singular_values, std::get<3>(results));
+  return {solution, residuals, rank, singular_values};
+}
+
+std::tuple<at::Tensor&, at::Tensor&> cholesky_ex_out(const at::Tensor& a, bool upper,
+                                                     bool check_errors, at::Tensor& factor,
+                                                     at::Tensor& info) {
+  auto results = cholesky_ex(a, upper, check_errors);
+  write(factor, std::get<0>(results));
+  write(info, std::get<1>(results));
+  return {factor, info};
+}
+
+std::tuple<at::Tensor&, at::Tensor&, at::Tensor&> lu_factor_ex_out(const at::Tensor& a, bool pivot,
+                                                                   bool check_errors,
+                                                                   at::Tensor& lu,
+                                                                   at::Tensor& pivots,
+                                                                   at::Tensor& info) {
+  auto results = lu_factor_ex(a, pivot, check_errors);
+  write(lu, std::get<0>(results));
+  write(pivots, std::get<1>(results));
+  write(info, std::get<2>(results));
+  return {lu, pivots, info};
+}
+
+std::tuple<at::Tensor&, at::Tensor&> inv_ex_out(const at::Tensor& a, bool check_errors,
+                                                at::Tensor& inverse, at::Tensor& info) {
+  auto results = inv_ex(a, check_errors);
+  write(inverse, std::get<0>(results));
+  write(info, std::get<1>(results));
+  return {inverse, info};
+}
+
+std::tuple<at::Tensor&, at::Tensor&, at::Tensor&> ldl_factor_ex_out(
+    const at::Tensor& a, bool hermitian, bool check_errors, at::Tensor& ld, at::Tensor& pivots,
+    at::Tensor& info) {
+  auto results = ldl_factor_ex(a, hermitian, check_errors);
+  write(ld, std::get<0>(results));
+  write(pivots, std::get<1>(results));
+  write(info, std::get<2>(results));
+  return {ld, pivots, info};
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
@@ -179,6 +292,16 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("cholesky.out", &cholesky_out);
   m.impl("cholesky_inverse", &checked_cholesky_inverse);
   m.impl("cholesky_inverse.out", &cholesky_inverse_out);
+  m.impl("linalg_lstsq", &lstsq);
+  m.impl("linalg_lstsq.out", &lstsq_out);
+  m.impl("linalg_cholesky_ex", &cholesky_ex);
+  m.impl("linalg_cholesky_ex.L", &cholesky_ex_out);
+  m.impl("linalg_lu_factor_ex", &lu_factor_ex);
+  m.impl("linalg_lu_factor_ex.out", &lu_factor_ex_out);
+  m.impl("linalg_inv_ex", &inv_ex);
+  m.impl("linalg_inv_ex.inverse", &inv_ex_out);
+  m.impl("linalg_ldl_factor_ex", &ldl_factor_ex);
+  m.impl("linalg_ldl_factor_ex.out", &ldl_factor_ex_out);
 }
 
 }  // namespace torch_pjrt::aten

@@ -14,6 +14,7 @@
 
 #include "lowering/batched_matrix.h"
 #include "lowering/broadcast.h"
+#include "lowering/decompositions.h"
 #include "lowering/dtype_names.h"
 #include "lowering/rule_table.h"
 
@@ -270,9 +271,8 @@ std::vector<Value> lu_unpack_rule(Builder& b, const OpCall& call) {
     std::vector<int64_t> expected = batch;
     expected.push_back(std::min(m, n));
     if (b.dims(pivots) != expected) {
-      throw InvalidArgument("torch.lu_unpack: Expected LU_pivots of shape " +
-                            shape_text(expected) + ", got " +
-                            shape_text(b.dims(pivots)));
+      throw InvalidArgument("torch.lu_unpack: Expected LU_pivots of shape " + shape_text(expected) +
+                            ", got " + shape_text(b.dims(pivots)));
     }
     Value perm = matrix::permutation_from_pivots(b, flatten_batch(b, pivots, 1), m);
     std::vector<int64_t> perm_dims = batch;
@@ -367,6 +367,11 @@ std::vector<Value> inv_ex_rule(Builder& b, const OpCall& call) {
 }
 
 }  // namespace
+
+Value matrix::solve(Builder& b, Value a, Value rhs) {
+  LuFactors factors = lu_factor(b, a);
+  return lu_solve(b, factors.lu, factors.pivots, rhs, false);
+}
 
 void add_lu_rules(RuleTable& table) {
   table.add("linalg_lu_factor_ex", {&lu_factor_ex_rule, {}});

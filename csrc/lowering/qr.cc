@@ -12,6 +12,7 @@
 
 #include "lowering/batched_matrix.h"
 #include "lowering/broadcast.h"
+#include "lowering/decompositions.h"
 #include "lowering/dtype_names.h"
 #include "lowering/rule_table.h"
 
@@ -297,6 +298,15 @@ std::vector<Value> qr_rule(Builder& b, const OpCall& call) {
 }
 
 }  // namespace
+
+std::pair<Value, Value> matrix::householder_qr(Builder& b, Value a) {
+  return lowering::householder_qr(b, a);
+}
+
+Value matrix::apply_householder(Builder& b, Value reflectors, Value tau, Value target, bool left,
+                                bool adjoint) {
+  return apply_q(b, reflectors, tau, target, left, adjoint);
+}
 
 void add_qr_rules(RuleTable& table) {
   table.add("geqrf", {&geqrf_rule, {}});

@@ -41,6 +41,9 @@ const RuleTable& rule_table() {
     add_qr_rules(t);
     add_eigh_rules(t);
     add_svd_rules(t);
+    add_lstsq_rules(t);
+    add_matrix_exp_rules(t);
+    add_ldl_rules(t);
     add_softmax_loss_rules(t);
     add_shape_rules(t);
     add_indexing_rules(t);

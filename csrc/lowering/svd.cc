@@ -9,13 +9,14 @@
 // signs (phases) of singular vectors are not unique and need not match
 // LAPACK's. Complex columns are first scaled by a phase that makes each pair's
 // inner product real, then rotated as real ones.
-// full_matrices=True for non-square inputs (completing U or V to a basis) is
-// not lowered.
+// full_matrices=True for non-square inputs completes U (or V) to a unitary
+// basis; the completing columns are arbitrary, as LAPACK's are.
 
 #include <string>
 #include <vector>
 
 #include "lowering/batched_matrix.h"
+#include "lowering/decompositions.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -71,37 +72,15 @@ std::vector<Value> rotation_step(Builder& r, const std::vector<Value>& state, in
   return {sweep, r.select(wrapped, r.constant_int(0, kS32), next), u, v};
 }
 
-// _linalg_svd(A, full_matrices=False, compute_uv=True, *, driver=None) -> (U, S, Vh)
-std::vector<Value> svd_rule(Builder& b, const OpCall& call) {
-  const Value a = call.tensor(0).value;
-  const bool full_matrices = call.bool_at(1), compute_uv = call.bool_at(2);
-  matrix::check_is_matrix(b, a, "linalg.svd", "A");
-  matrix::check_floating_or_complex(b, a, "linalg.svd");
+// Thin SVD of a [B, m, n] batch with B, m, n > 0.
+matrix::SvdFactors jacobi_svd(Builder& b, Value a, bool compute_uv) {
+  const std::vector<int64_t> dims = b.dims(a);
+  const int64_t count = dims[0], m = dims[1], n = dims[2], k = std::min(m, n);
   const ElementType type = b.element_type(a);
   const bool complex = stablehlo::is_complex(type);
   const ElementType real_type = stablehlo::real_part_type(type);
-  if (call.size() > 3 && !call.is_none(3))
-    throw InvalidArgument(
-        "torch.linalg.svd: keyword argument `driver=` is only supported on "
-        "CUDA inputs with cuSOLVER backend.");
-  const std::vector<int64_t> batch = matrix::batch_dims(b, a);
-  const int64_t m = b.dims(a)[b.rank(a) - 2], n = b.dims(a).back(), k = std::min(m, n);
-  if (compute_uv && full_matrices && m != n)
-    throw Unsupported("linalg.svd with full_matrices=True of a non-square matrix is not lowered");
-  const int64_t count = matrix::product(batch);
-  std::vector<int64_t> s_dims = batch;
-  s_dims.push_back(k);
-  const TensorType empty{type, {0}};
-  const TensorType u_type{type, matrix::with_matrix(batch, m, k)};
-  const TensorType vh_type{type, matrix::with_matrix(batch, k, n)};
-  if (count == 0 || k == 0) {
-    if (!compute_uv) return {b.zeros(empty), b.zeros({real_type, s_dims}), b.zeros(empty)};
-    return {matrix::identity(b, u_type), b.zeros({real_type, s_dims}),
-            matrix::identity(b, vh_type)};
-  }
   const bool wide = m < n;
-  Value tall = b.reshape(a, {count, m, n});
-  if (wide) tall = matrix::adjoint(b, tall);
+  Value tall = wide ? matrix::adjoint(b, a) : a;
   const int64_t rows = std::max(m, n);
   Value u = tall, v = matrix::identity(b, {type, {count, k, k}});
   if (k > 1) {
@@ -130,8 +109,7 @@ std::vector<Value> svd_rule(Builder& b, const OpCall& call) {
       b.sort({norms, b.iota(order_type, 1)}, 1, true, [](Builder& r, const std::vector<Value>& x) {
         return std::vector<Value>{r.compare(ComparisonDirection::kGT, x[0], x[1])};
       });
-  Value singular = b.reshape(sorted[0], s_dims);
-  if (!compute_uv) return {b.zeros(empty), singular, b.zeros(empty)};
+  if (!compute_uv) return {Value{}, sorted[0], Value{}};
   // A zero column stays zero (its singular vector is arbitrary, and a NaN there
   // would leak into pinv, which multiplies it by zero).
   const TensorType u_flat{type, {count, rows, k}};
@@ -145,11 +123,76 @@ std::vector<Value> svd_rule(Builder& b, const OpCall& call) {
   // tall = U S V^H; for a wide A, A = V S U^H.
   Value left = wide ? v_sorted : u_sorted;
   Value right = wide ? u_sorted : v_sorted;
-  return {b.reshape(left, u_type.dims), singular,
-          b.reshape(matrix::adjoint(b, right), vh_type.dims)};
+  return {left, sorted[0], matrix::adjoint(b, right)};
+}
+
+// The columns of thin [B, m, k] (orthonormal, or zero where a singular value
+// is zero) completed to a unitary [B, m, m]. Householder QR of thin gives Q
+// with thin = Q R, R diagonal with entries of modulus 1 (0 for a zero
+// column); scaling Q's first k columns by R's diagonal phases gives back the
+// nonzero columns of thin, and Q's other columns are the complement.
+Value complete_basis(Builder& b, Value thin) {
+  const std::vector<int64_t> dims = b.dims(thin);
+  const int64_t count = dims[0], m = dims[1], k = dims[2];
+  const ElementType type = b.element_type(thin);
+  auto [packed, tau] = matrix::householder_qr(b, thin);
+  Value reflectors = b.pad(packed, b.zeros({type, {}}), {0, 0, 0}, {0, 0, m - k});
+  Value q = matrix::apply_householder(b, reflectors, tau,
+                                      matrix::identity(b, {type, {count, m, m}}), true, false);
+  Value r_diagonal = matrix::diagonal(b, packed);  // [B, k]
+  Value phase;
+  if (stablehlo::is_complex(type)) {
+    phase = matrix::unit_phase(b, r_diagonal);
+  } else {
+    Value negative = b.compare(ComparisonDirection::kLT, r_diagonal, b.zeros(b.type(r_diagonal)));
+    phase = b.select(negative, b.splat(-1, b.type(r_diagonal)), b.splat(1, b.type(r_diagonal)));
+  }
+  Value ones =
+      stablehlo::is_complex(type) ? b.splat_complex(1, 0, {type, {}}) : b.constant(1, type);
+  phase = b.pad(phase, ones, {0, 0}, {0, m - k});
+  return b.mul(q, b.broadcast_in_dim(phase, {count, m, m}, {0, 2}));
+}
+
+// _linalg_svd(A, full_matrices=False, compute_uv=True, *, driver=None) -> (U, S, Vh)
+std::vector<Value> svd_rule(Builder& b, const OpCall& call) {
+  const Value a = call.tensor(0).value;
+  const bool full_matrices = call.bool_at(1), compute_uv = call.bool_at(2);
+  matrix::check_is_matrix(b, a, "linalg.svd", "A");
+  matrix::check_floating_or_complex(b, a, "linalg.svd");
+  const ElementType type = b.element_type(a);
+  const ElementType real_type = stablehlo::real_part_type(type);
+  if (call.size() > 3 && !call.is_none(3))
+    throw InvalidArgument(
+        "torch.linalg.svd: keyword argument `driver=` is only supported on "
+        "CUDA inputs with cuSOLVER backend.");
+  const std::vector<int64_t> batch = matrix::batch_dims(b, a);
+  const int64_t m = b.dims(a)[b.rank(a) - 2], n = b.dims(a).back(), k = std::min(m, n);
+  const bool full = compute_uv && full_matrices;
+  const int64_t count = matrix::product(batch);
+  std::vector<int64_t> s_dims = batch;
+  s_dims.push_back(k);
+  const TensorType empty{type, {0}};
+  const TensorType u_type{type, matrix::with_matrix(batch, m, full ? m : k)};
+  const TensorType vh_type{type, matrix::with_matrix(batch, full ? n : k, n)};
+  if (count == 0 || k == 0) {
+    if (!compute_uv) return {b.zeros(empty), b.zeros({real_type, s_dims}), b.zeros(empty)};
+    return {matrix::identity(b, u_type), b.zeros({real_type, s_dims}),
+            matrix::identity(b, vh_type)};
+  }
+  matrix::SvdFactors svd = jacobi_svd(b, b.reshape(a, {count, m, n}), compute_uv);
+  Value singular = b.reshape(svd.s, s_dims);
+  if (!compute_uv) return {b.zeros(empty), singular, b.zeros(empty)};
+  Value u = svd.u, vh = svd.vh;
+  if (full && m > k) u = complete_basis(b, u);
+  if (full && n > k) vh = matrix::adjoint(b, complete_basis(b, matrix::adjoint(b, vh)));
+  return {b.reshape(u, u_type.dims), singular, b.reshape(vh, vh_type.dims)};
 }
 
 }  // namespace
+
+matrix::SvdFactors matrix::thin_svd(Builder& b, Value a, bool compute_uv) {
+  return jacobi_svd(b, a, compute_uv);
+}
 
 void add_svd_rules(RuleTable& table) { table.add("_linalg_svd", {&svd_rule, {}}); }
 

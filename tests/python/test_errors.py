@@ -153,10 +153,10 @@ def test_device_index_out_of_range():
 
 # ---------------------------------------------------------------- unsupported ops
 
-# The LDL factorization has no lowering rule yet, so it is an example of an op without
-# one; linalg_ldl_factor_ex is a real kernel (not a composite), so its dispatch reaches
-# the backend.
-UNSUPPORTED_OP = "linalg_ldl_factor_ex"
+# The general (non-symmetric) eigendecomposition has no lowering rule yet, so it is an
+# example of an op without one; linalg_eig is a real kernel (not a composite), so its
+# dispatch reaches the backend.
+UNSUPPORTED_OP = "linalg_eig"
 
 
 def symmetric(n, seed):
@@ -168,7 +168,7 @@ def symmetric(n, seed):
 @pytest.mark.skipif(os.environ.get("TORCH_PJRT_CPU_FALLBACK") == "1", reason="the CPU fallback is on")
 def test_unsupported_op_names_itself_and_the_fallback_switch():
     with pytest.raises(NotImplementedError) as info:
-        torch.linalg.ldl_factor(symmetric(4, 0).to(DEVICE))
+        torch.linalg.eig(symmetric(4, 0).to(DEVICE))
     message = str(info.value)
     assert UNSUPPORTED_OP in message and "TORCH_PJRT_CPU_FALLBACK" in message, message
 
@@ -179,26 +179,26 @@ def test_cpu_fallback_runs_unsupported_op():
         import torch, torch_pjrt
         m = torch.randn(5, 5, generator=torch.Generator().manual_seed(0))
         a = m @ m.T + 5 * torch.eye(5)
-        expected = torch.linalg.ldl_factor(a)
+        expected = torch.linalg.eig(a)
 
-        ld, pivots = torch.linalg.ldl_factor(a.to("tpu"))
-        assert ld.device.type == "tpu" and pivots.device.type == "tpu", (ld.device, pivots.device)
-        torch.testing.assert_close(ld.cpu(), expected.LD)
-        torch.testing.assert_close(pivots.cpu(), expected.pivots)
+        values, vectors = torch.linalg.eig(a.to("tpu"))
+        assert values.device.type == "tpu" and vectors.device.type == "tpu", (values.device, vectors.device)
+        torch.testing.assert_close(values.cpu(), expected.eigenvalues)
+        torch.testing.assert_close(vectors.cpu(), expected.eigenvectors)
 
         # out= tensors on the device are written (and resized) as on CPU.
-        ld_out = torch.empty(0, device="tpu")
-        pivots_out = torch.empty(0, device="tpu", dtype=torch.int32)
-        returned = torch.linalg.ldl_factor(a.to("tpu"), out=(ld_out, pivots_out))
-        assert returned[0] is ld_out and returned[1] is pivots_out
-        torch.testing.assert_close(ld_out.cpu(), expected.LD)
-        torch.testing.assert_close(pivots_out.cpu(), expected.pivots)
+        values_out = torch.empty(0, device="tpu", dtype=torch.complex64)
+        vectors_out = torch.empty(0, device="tpu", dtype=torch.complex64)
+        returned = torch.linalg.eig(a.to("tpu"), out=(values_out, vectors_out))
+        assert returned[0] is values_out and returned[1] is vectors_out
+        torch.testing.assert_close(values_out.cpu(), expected.eigenvalues)
+        torch.testing.assert_close(vectors_out.cpu(), expected.eigenvectors)
 
         # A non-contiguous input is seen with its values, not its storage order.
         m = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
         b = (m.T @ m + 5 * torch.eye(5)).t()[::2, ::2]
-        torch.testing.assert_close(torch.linalg.ldl_factor(b.to("tpu")).LD.cpu(),
-                                   torch.linalg.ldl_factor(b).LD)
+        torch.testing.assert_close(torch.linalg.eig(b.to("tpu")).eigenvalues.cpu(),
+                                   torch.linalg.eig(b).eigenvalues)
         print("OK")
     """, TORCH_PJRT_CPU_FALLBACK="1")
     assert result.returncode == 0, result.stderr
@@ -244,7 +244,7 @@ FAILING_CALLS = [
     lambda: torch.mm(torch.ones(2, 3, device=DEVICE), torch.ones(4, 5, device=DEVICE)),
     lambda: torch.ones(2, 3, device=DEVICE).sum(dim=7),
     lambda: torch.ones(2, 3, device=DEVICE) + torch.ones(2, 3),
-    lambda: torch.linalg.ldl_factor(torch.eye(3, device=DEVICE)),
+    lambda: torch.linalg.eig(torch.eye(3, device=DEVICE)),
     lambda: torch.ones(3, device=DEVICE, dtype=torch.int64).add_(0.5),
 ]
 

@@ -286,22 +286,22 @@ def test_cpu_fallback_is_counted_per_op():
     result = run_python("""
         import re, torch, torch_pjrt
 
-        def ldl_fallbacks(values):
-            # Counted under the op or an overload: "aten::linalg_ldl_factor_ex[.out]".
-            pattern = r"cpu_fallback::aten::linalg_ldl_factor_ex(\\.\\w+)?"
+        def eig_fallbacks(values):
+            # Counted under the op or an overload: "aten::linalg_eig[.out]".
+            pattern = r"cpu_fallback::aten::linalg_eig(\\.\\w+)?"
             return sum(v for k, v in values.items() if re.fullmatch(pattern, k))
 
         a = (torch.eye(4) * 3 + torch.ones(4, 4)).to("tpu")
-        torch.linalg.ldl_factor(a)  # warm-up, then count from zero
+        torch.linalg.eig(a)  # warm-up, then count from zero
         torch_pjrt.reset_metrics()
         for _ in range(3):
-            torch.linalg.ldl_factor(a)
+            torch.linalg.eig(a)
         values = torch_pjrt.metrics()
-        print(values["cpu_fallbacks"], ldl_fallbacks(values))
+        print(values["cpu_fallbacks"], eig_fallbacks(values))
         # The copies the fallback makes are transfers like any other.
         print(values["bytes_to_device"] > 0, values["bytes_from_device"] > 0)
         torch_pjrt.reset_metrics()
-        print(ldl_fallbacks(torch_pjrt.metrics()))
+        print(eig_fallbacks(torch_pjrt.metrics()))
     """, TORCH_PJRT_CPU_FALLBACK="1")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:3] == ["3 3", "True True", "0"]

@@ -358,8 +358,3 @@ def test_eigh_svd_complex64():
                                hermitian, **c64)
     u, s, vh = (t.cpu() for t in torch.linalg.svd(a.to(DEVICE), full_matrices=False))
     torch.testing.assert_close((u * s[..., None, :]) @ vh, a, **c64)
-
-
-def test_svd_full_matrices_unsupported():
-    with pytest.raises(NotImplementedError, match="full_matrices=True"):
-        torch.linalg.svd(torch.ones(3, 2, device=DEVICE))
