@@ -1,0 +1,160 @@
+"""ctc_loss (_ctc_loss and its backward) and segment_reduce (and its backward)
+against CPU."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import torch_pjrt
+from op_testing import DEVICE, assert_same, check, check_op, make
+
+
+@pytest.fixture(autouse=True)
+def no_cpu_fallback():
+    torch_pjrt.reset_metrics()
+    yield
+    assert torch_pjrt.metrics()["cpu_fallbacks"] == 0
+
+
+# --- ctc_loss -----------------------------------------------------------------------
+
+def log_probs(steps, batch, classes, dtype, seed=0):
+    return make((steps, batch, classes), dtype, seed=seed).log_softmax(2)
+
+
+def run_ctc(lp, targets, input_lengths, target_lengths, **kwargs):
+    to_dev = lambda x: x.to(DEVICE) if isinstance(x, torch.Tensor) else x
+    cpu_lp = lp.clone().requires_grad_()
+    dev_lp = lp.to(DEVICE).requires_grad_()
+    expected = F.ctc_loss(cpu_lp, targets, input_lengths, target_lengths, **kwargs)
+    actual = F.ctc_loss(dev_lp, to_dev(targets), to_dev(input_lengths), to_dev(target_lengths),
+                        **kwargs)
+    assert_same(actual, expected, atol=1e-5, rtol=1e-5)
+    g = make(tuple(expected.shape), expected.dtype, seed=5, low=0.5, high=1.5)
+    expected.backward(g)
+    actual.backward(g.to(DEVICE))
+    assert_same(dev_lp.grad, cpu_lp.grad, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("zero_infinity", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_ctc_loss(reduction, zero_infinity, dtype):
+    lp = log_probs(7, 3, 5, dtype)
+    targets = torch.tensor([[1, 2, 2, 4], [3, 1, 0, 0], [4, 4, 4, 1]])
+    # The third sample cannot align 4 4 4 1 in 5 steps: an infinite loss.
+    run_ctc(lp, targets, [7, 6, 5], [4, 2, 4], reduction=reduction,
+            zero_infinity=zero_infinity)
+    run_ctc(lp, targets.int(), torch.tensor([7, 6, 5]), torch.tensor([4, 2, 4]),
+            reduction=reduction, zero_infinity=zero_infinity)
+
+
+def test_ctc_loss_concatenated_targets_blank_and_empty():
+    lp = log_probs(6, 3, 4, torch.float64)
+    run_ctc(lp, torch.tensor([1, 2, 1, 1, 3]), [6, 4, 5], [3, 0, 2])
+    run_ctc(lp, torch.tensor([0, 2, 0, 1]), [6, 4, 0], [2, 2, 0], blank=3)
+    run_ctc(lp[:, 0], torch.tensor([1, 2]), torch.tensor(6), torch.tensor(2),
+            reduction="sum")  # unbatched
+
+
+def test_ctc_loss_raw_outputs():
+    lp = log_probs(5, 2, 4, torch.float32)
+    targets = torch.tensor([[1, 2, 2], [3, 1, 0]])
+    cpu = torch.ops.aten._ctc_loss(lp, targets, [5, 3], [3, 2], 0, False)
+    dev = torch.ops.aten._ctc_loss(lp.to(DEVICE), targets.to(DEVICE), [5, 3], [3, 2], 0, False)
+    assert_same(dev[0], cpu[0], atol=1e-5, rtol=1e-5)
+    # CPU leaves log_alpha unwritten past each sample's input and target.
+    alpha_cpu, alpha_dev = cpu[1], dev[1].cpu()
+    for n, (steps, length) in enumerate([(5, 3), (3, 2)]):
+        torch.testing.assert_close(alpha_dev[n, :steps, :2 * length + 1],
+                                   alpha_cpu[n, :steps, :2 * length + 1], atol=1e-5, rtol=1e-5)
+
+
+def test_ctc_loss_bad_arguments():
+    lp = log_probs(5, 2, 4, torch.float32)
+    targets = torch.tensor([[1, 2, 2], [3, 1, 0]])
+    call = lambda lp, t, il, tl, blank=0: torch.ops.aten._ctc_loss(lp, t, il, tl, blank, False)
+    check(call, lp, targets, [6, 3], [3, 2])
+    check(call, lp, targets, [5, 3], [4, 2])
+    check(call, lp, targets, [5], [3, 2])
+    check(call, lp, targets, [5, 3], [3, 2], 4)
+    check(call, lp.half(), targets, [5, 3], [3, 2])
+    check(call, lp[0], targets, [5, 3], [3, 2])
+    check(call, lp, targets.float(), [5, 3], [3, 2])
+    check(call, lp, torch.tensor([1, 2, 2, 3]), [5, 3], [3, 2])
+
+
+# --- segment_reduce ----------------------------------------------------------------
+
+REDUCTIONS = ["sum", "mean", "max", "min", "prod"]
+
+
+@pytest.mark.parametrize("reduce", REDUCTIONS)
+@pytest.mark.parametrize("initial", [None, 2.0])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16])
+def test_segment_reduce(reduce, initial, dtype):
+    data = make((6, 3), dtype)
+    lengths = torch.tensor([2, 0, 1, 3])
+    run = lambda d, **kw: torch.segment_reduce(d, reduce, initial=initial, **kw)
+    check_op(lambda d, l: run(d, lengths=l), data, lengths)
+    check_op(lambda d, o: run(d, offsets=o), data, torch.tensor([0, 2, 2, 3, 6]))
+    check_op(lambda d, l: run(d, lengths=l, axis=1),
+             make((2, 5), dtype, noncontiguous=True), torch.tensor([[2, 0, 3], [1, 1, 3]]).int())
+    check_op(lambda d, l: run(d, lengths=l, axis=-2, unsafe=True),
+             make((2, 6, 2), dtype), torch.tensor([[2, 3], [0, 1]]))
+
+
+def test_segment_reduce_specials():
+    nan = float("nan")
+    data = torch.tensor([1.0, nan, 3.0, 0.0, 5.0, -2.0])
+    for reduce in REDUCTIONS:
+        check_op(lambda d, l: torch.segment_reduce(d, reduce, lengths=l), data,
+                 torch.tensor([2, 0, 1, 3]))
+        check_op(lambda d, o: torch.segment_reduce(d, reduce, offsets=o, unsafe=True), data,
+                 torch.tensor([1, 2, 2, 3, 5]))
+    check_op(lambda d, l: torch.segment_reduce(d, "sum", lengths=l), torch.ones(0),
+             torch.tensor([0, 0]))
+
+
+@pytest.mark.parametrize("reduce", REDUCTIONS)
+@pytest.mark.parametrize("initial", [None, 2.0])
+def test_segment_reduce_gradient(reduce, initial):
+    # Ties (for max/min) and zeros (for prod) in the same segments.
+    data = torch.tensor([[2.0, 1.0], [2.0, 0.0], [3.0, 0.0], [0.0, 4.0], [0.0, 4.0], [1.5, 2.0]],
+                        dtype=torch.float64)
+    for kw in [dict(lengths=torch.tensor([2, 0, 1, 3])),
+               dict(offsets=torch.tensor([0, 2, 2, 3, 6]))]:
+        cpu = data.clone().requires_grad_()
+        dev = data.to(DEVICE).requires_grad_()
+        expected = torch.segment_reduce(cpu, reduce, initial=initial, **kw)
+        actual = torch.segment_reduce(dev, reduce, initial=initial,
+                                      **{k: v.to(DEVICE) for k, v in kw.items()})
+        assert_same(actual, expected)
+        g = make(tuple(expected.shape), torch.float64, seed=2)
+        expected.backward(g)
+        actual.backward(g.to(DEVICE))
+        assert_same(dev.grad, cpu.grad)
+
+
+def test_segment_reduce_bad_arguments():
+    data = make((6,), torch.float32)
+    lengths = torch.tensor([2, 0, 1, 3])
+    check(lambda d, l: torch.segment_reduce(d, "foo", lengths=l), data, lengths)
+    check(lambda d: torch.segment_reduce(d, "sum"), data)
+    check(lambda d, l: torch.segment_reduce(d, "sum", indices=l), data, lengths)
+    check(lambda d, l: torch.segment_reduce(d, "sum", lengths=l), data.long(), lengths)
+    check(lambda d, l: torch.segment_reduce(d, "sum", lengths=l), data, lengths.float())
+    check(lambda d, l: torch.segment_reduce(d, "sum", lengths=l, axis=1), data.view(2, 3),
+          torch.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("lengths, unsafe, message", [
+    ([2, 1], False, "Expected all rows of lengths along axis to sum"),
+    ([2, -1, 5], False, "lengths contains negative value"),
+    ([2, -1, 5], True, "Expected segment_length >= 0"),
+])
+def test_segment_reduce_bad_lengths_raise_at_the_next_synchronization(lengths, unsafe, message):
+    data = make((6,), torch.float32).to(DEVICE)
+    with pytest.raises(RuntimeError, match=message):
+        torch.segment_reduce(data, "sum", lengths=torch.tensor(lengths).to(DEVICE),
+                             unsafe=unsafe).cpu()
+    torch.tpu.synchronize()
