@@ -391,6 +391,57 @@ Value betas(Builder& b, const Problem& p) {
   return state[1];
 }
 
+// log sum over s with l'[s] == c of exp(log_alpha_beta[t, n, s]): [T, N, C].
+// Accumulated one position at a time in descending s, in log space, as CPU's
+// kernel does: a float32 sum near -200 rounds at 1.5e-5, so another order
+// (or a linear-space sum) moves the gradient by about that much.
+Value alpha_beta_per_class(Builder& b, const Problem& p, Value log_alpha_beta) {
+  const std::vector<int64_t> full{p.steps, p.batch, p.classes};
+  const int64_t steps = p.steps;
+  const int64_t batch = p.batch;
+  const int64_t width = p.width;
+  std::vector<Value> state = b.while_loop(
+      {b.constant_int(width - 1, kS64), b.splat(-INFINITY, TensorType{p.type, full}),
+       log_alpha_beta, p.labels},
+      [](Builder& r, const std::vector<Value>& v) {
+        return std::vector<Value>{
+            r.compare(ComparisonDirection::kGE, v[0], r.constant_int(0, kS64))};
+      },
+      [steps, batch](Builder& r, const std::vector<Value>& v) {
+        const Value s = v[0];
+        const Value zero = r.constant_int(0, kS64);
+        const std::vector<int64_t> plane{steps, batch};
+        Value column = r.reshape(r.dynamic_slice(v[2], {zero, zero, s}, {steps, batch, 1}), plane);
+        Value label = r.reshape(r.dynamic_slice(v[3], {zero, s}, {batch, 1}), {batch});
+        const std::vector<int64_t> where_dims{steps, batch, 1};
+        Value where = r.concatenate({r.reshape(r.iota(TensorType{kS64, plane}, 0), where_dims),
+                                     r.reshape(r.iota(TensorType{kS64, plane}, 1), where_dims),
+                                     r.reshape(r.broadcast_in_dim(label, plane, {1}), where_dims)},
+                                    2);
+        stablehlo::GatherDimensions gd;
+        gd.collapsed_slice_dims = {0, 1, 2};
+        gd.start_index_map = {0, 1, 2};
+        gd.index_vector_dim = 2;
+        Value current = r.gather(v[1], where, gd, {1, 1, 1});
+        const TensorType plane_type = r.type(column);
+        Value top = r.max(current, column);
+        Value sum = r.add(r.unary(UnaryOp::kExp, r.sub(current, top)),
+                          r.unary(UnaryOp::kExp, r.sub(column, top)));
+        Value combined = r.add(r.unary(UnaryOp::kLog, sum), top);
+        Value empty = r.compare(ComparisonDirection::kEQ, current, r.splat(-INFINITY, plane_type));
+        combined = r.select(empty, column, combined);
+        stablehlo::ScatterDimensions sd;
+        sd.inserted_window_dims = {0, 1, 2};
+        sd.scatter_dims_to_operand_dims = {0, 1, 2};
+        sd.index_vector_dim = 2;
+        Value updated = r.scatter(
+            v[1], where, combined, sd,
+            [](Builder& q, const std::vector<Value>& args) { return std::vector<Value>{args[1]}; });
+        return std::vector<Value>{r.sub(s, r.constant_int(1, kS64)), updated, v[2], v[3]};
+      });
+  return state[1];
+}
+
 // _ctc_loss_backward(grad, log_probs, targets, input_lengths, target_lengths,
 // neg_log_likelihood, log_alpha, blank, zero_infinity)
 std::vector<Value> ctc_loss_backward_rule(Builder& b, const OpCall& call) {
@@ -414,19 +465,12 @@ std::vector<Value> ctc_loss_backward_rule(Builder& b, const OpCall& call) {
   }
   Value log_alpha = b.transpose(b.convert(log_alpha_in, p.type), {1, 0, 2});
   Value log_beta = betas(b, p);
-  // Each alignment position's share of the probability, alpha * beta / p(l)
-  // over the label's own probability (counted in both alpha and beta).
-  Value nll_grid = b.broadcast_in_dim(nll, grid, {1});
-  Value share =
-      b.unary(UnaryOp::kExp, b.sub(b.add(b.add(log_alpha, log_beta), nll_grid), p.log_probs_l));
-  stablehlo::ScatterDimensions dn;
-  dn.inserted_window_dims = {0, 1, 2};
-  dn.scatter_dims_to_operand_dims = {0, 1, 2};
-  dn.index_vector_dim = 3;
-  Value per_class = b.scatter(b.zeros(TensorType{p.type, full}), p.gather_at, share, dn,
-                              [](Builder& r, const std::vector<Value>& args) {
-                                return std::vector<Value>{r.add(args[0], args[1])};
-                              });
+  // Per class, log of the sum over the positions s carrying it of
+  // alpha * beta; the gradient is exp(lp) - exp(that + nll - lp), the label's
+  // own probability being counted in both alpha and beta.
+  Value per_class_log = alpha_beta_per_class(b, p, b.add(log_alpha, log_beta));
+  Value nll_full = b.broadcast_in_dim(nll, full, {1});
+  Value per_class = b.unary(UnaryOp::kExp, b.sub(b.add(per_class_log, nll_full), log_probs));
   Value result = b.sub(b.unary(UnaryOp::kExp, log_probs), per_class);
   // An impossible target: CPU's formula gives NaN (inf - inf), or zero with
   // zero_infinity.

@@ -152,6 +152,12 @@ void check_index_values(Builder& b, const OpCall& call, Value indices, Value off
   }
 }
 
+// The same values as `x` under a result of its own: a rule's results must be
+// distinct values even where CPU's outputs are equal.
+Value separate_copy(Builder& b, Value x) {
+  return b.emit("stablehlo.convert", {x}, {b.type(x)})[0];
+}
+
 // _embedding_bag and _embedding_bag_forward_only: (output, offset2bag,
 // bag_size, max_indices). The three index outputs follow CPU's kernels, whose
 // shapes differ by path: in sum mode the fast path (float, half or bfloat16
@@ -228,7 +234,8 @@ std::vector<Value> embedding_bag_rule(Builder& b, const OpCall& call) {
   if (n == 0 || num_bags == 0) {
     // Every bag is empty: zeros everywhere, as CPU gives.
     Value bag_size = b.zeros(TensorType{index_type, {bag_size_count}});
-    Value max_indices = mode == kMax ? b.zeros(TensorType{index_type, out_dims}) : bag_size;
+    Value max_indices = mode == kMax ? b.zeros(TensorType{index_type, out_dims})
+                                     : b.zeros(TensorType{index_type, {bag_size_count}});
     return {b.zeros(TensorType{type, out_dims}), b.zeros(TensorType{index_type, {n}}), bag_size,
             max_indices};
   }
@@ -299,10 +306,10 @@ std::vector<Value> embedding_bag_rule(Builder& b, const OpCall& call) {
   Value bag_size;
   if (mode == kSum) {
     bag_size = b.zeros(TensorType{index_type, {bag_size_count}});
-    max_indices = bag_size;
+    max_indices = b.zeros(TensorType{index_type, {bag_size_count}});
   } else {
     bag_size = b.convert(counts, index_type);
-    if (mode == kMean) max_indices = bag_size;
+    if (mode == kMean) max_indices = separate_copy(b, bag_size);
   }
   return {output, offset2bag, bag_size, max_indices};
 }

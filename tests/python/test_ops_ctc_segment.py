@@ -35,17 +35,21 @@ def run_ctc(lp, targets, input_lengths, target_lengths, **kwargs):
     assert_same(dev_lp.grad, cpu_lp.grad, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
-@pytest.mark.parametrize("zero_infinity", [False, True])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_ctc_loss(reduction, zero_infinity, dtype):
+@pytest.mark.parametrize("reduction, zero_infinity, dtype, tensor_lengths", [
+    ("none", False, torch.float64, False), ("mean", True, torch.float32, True),
+    ("sum", False, torch.float32, False), ("mean", False, torch.float64, True),
+    ("none", True, torch.float64, True),
+])
+def test_ctc_loss(reduction, zero_infinity, dtype, tensor_lengths):
     lp = log_probs(7, 3, 5, dtype)
     targets = torch.tensor([[1, 2, 2, 4], [3, 1, 0, 0], [4, 4, 4, 1]])
     # The third sample cannot align 4 4 4 1 in 5 steps: an infinite loss.
-    run_ctc(lp, targets, [7, 6, 5], [4, 2, 4], reduction=reduction,
+    input_lengths, target_lengths = [7, 6, 5], [4, 2, 4]
+    if tensor_lengths:
+        targets = targets.int()
+        input_lengths, target_lengths = torch.tensor(input_lengths), torch.tensor(target_lengths)
+    run_ctc(lp, targets, input_lengths, target_lengths, reduction=reduction,
             zero_infinity=zero_infinity)
-    run_ctc(lp, targets.int(), torch.tensor([7, 6, 5]), torch.tensor([4, 2, 4]),
-            reduction=reduction, zero_infinity=zero_infinity)
 
 
 def test_ctc_loss_concatenated_targets_blank_and_empty():
@@ -89,18 +93,23 @@ REDUCTIONS = ["sum", "mean", "max", "min", "prod"]
 
 
 @pytest.mark.parametrize("reduce", REDUCTIONS)
-@pytest.mark.parametrize("initial", [None, 2.0])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16])
-def test_segment_reduce(reduce, initial, dtype):
-    data = make((6, 3), dtype)
-    lengths = torch.tensor([2, 0, 1, 3])
-    run = lambda d, **kw: torch.segment_reduce(d, reduce, initial=initial, **kw)
-    check_op(lambda d, l: run(d, lengths=l), data, lengths)
-    check_op(lambda d, o: run(d, offsets=o), data, torch.tensor([0, 2, 2, 3, 6]))
+def test_segment_reduce(reduce):
+    data = make((6, 3), torch.float32)
+    run = lambda d, initial=None, **kw: torch.segment_reduce(d, reduce, initial=initial, **kw)
+    check_op(lambda d, l: run(d, lengths=l), data, torch.tensor([2, 0, 1, 3]))
+    check_op(lambda d, o: run(d, offsets=o, initial=2.0), data, torch.tensor([0, 2, 2, 3, 6]))
     check_op(lambda d, l: run(d, lengths=l, axis=1),
-             make((2, 5), dtype, noncontiguous=True), torch.tensor([[2, 0, 3], [1, 1, 3]]).int())
-    check_op(lambda d, l: run(d, lengths=l, axis=-2, unsafe=True),
-             make((2, 6, 2), dtype), torch.tensor([[2, 3], [0, 1]]))
+             make((2, 5), torch.float32, noncontiguous=True),
+             torch.tensor([[2, 0, 3], [1, 1, 3]]).int())
+    check_op(lambda d, l: run(d, lengths=l, axis=-2, unsafe=True, initial=-1),
+             make((2, 6, 2), torch.float32), torch.tensor([[2, 3], [0, 1]]))
+
+
+@pytest.mark.parametrize("reduce", ["mean", "max", "prod"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16, torch.float16])
+def test_segment_reduce_dtypes(reduce, dtype):
+    check_op(lambda d, l: torch.segment_reduce(d, reduce, lengths=l, initial=2), make((6, 2), dtype),
+             torch.tensor([2, 0, 1, 3]))
 
 
 def test_segment_reduce_specials():
@@ -109,30 +118,34 @@ def test_segment_reduce_specials():
     for reduce in REDUCTIONS:
         check_op(lambda d, l: torch.segment_reduce(d, reduce, lengths=l), data,
                  torch.tensor([2, 0, 1, 3]))
-        check_op(lambda d, o: torch.segment_reduce(d, reduce, offsets=o, unsafe=True), data,
-                 torch.tensor([1, 2, 2, 3, 5]))
+    # Offsets need not start at 0 nor end at the data's end.
+    check_op(lambda d, o: torch.segment_reduce(d, "max", offsets=o), data,
+             torch.tensor([1, 2, 2, 3, 5]))
     check_op(lambda d, l: torch.segment_reduce(d, "sum", lengths=l), torch.ones(0),
              torch.tensor([0, 0]))
 
 
 @pytest.mark.parametrize("reduce", REDUCTIONS)
-@pytest.mark.parametrize("initial", [None, 2.0])
-def test_segment_reduce_gradient(reduce, initial):
-    # Ties (for max/min) and zeros (for prod) in the same segments.
-    data = torch.tensor([[2.0, 1.0], [2.0, 0.0], [3.0, 0.0], [0.0, 4.0], [0.0, 4.0], [1.5, 2.0]],
-                        dtype=torch.float64)
-    for kw in [dict(lengths=torch.tensor([2, 0, 1, 3])),
-               dict(offsets=torch.tensor([0, 2, 2, 3, 6]))]:
-        cpu = data.clone().requires_grad_()
-        dev = data.to(DEVICE).requires_grad_()
-        expected = torch.segment_reduce(cpu, reduce, initial=initial, **kw)
-        actual = torch.segment_reduce(dev, reduce, initial=initial,
-                                      **{k: v.to(DEVICE) for k, v in kw.items()})
-        assert_same(actual, expected)
-        g = make(tuple(expected.shape), torch.float64, seed=2)
-        expected.backward(g)
-        actual.backward(g.to(DEVICE))
-        assert_same(dev.grad, cpu.grad)
+@pytest.mark.parametrize("initial, bounds", [
+    (None, dict(lengths=torch.tensor([2, 0, 1, 3]))),
+    (2.0, dict(offsets=torch.tensor([0, 2, 2, 3, 6]))),
+])
+def test_segment_reduce_gradient(reduce, initial, bounds):
+    # Ties (for max/min), zeros (for prod) and a NaN share segments; the
+    # gradient has both signs (CPU splits only positive ones among ties).
+    nan = float("nan")
+    data = torch.tensor([[2.0, 1.0, 0.0], [2.0, 0.0, 1.0], [3.0, 0.0, 2.0], [0.0, 4.0, nan],
+                         [0.0, 4.0, 3.0], [1.5, 2.0, 0.0]], dtype=torch.float64)
+    cpu = data.clone().requires_grad_()
+    dev = data.to(DEVICE).requires_grad_()
+    expected = torch.segment_reduce(cpu, reduce, initial=initial, **bounds)
+    actual = torch.segment_reduce(dev, reduce, initial=initial,
+                                  **{k: v.to(DEVICE) for k, v in bounds.items()})
+    assert_same(actual, expected)
+    g = make(tuple(expected.shape), torch.float64, seed=2)
+    expected.backward(g)
+    actual.backward(g.to(DEVICE))
+    assert_same(dev.grad, cpu.grad)
 
 
 def test_segment_reduce_bad_arguments():
