@@ -455,7 +455,6 @@ std::vector<Value> ctc_loss_backward_rule(Builder& b, const OpCall& call) {
   const bool zero_infinity = call.bool_at(8);
   const Value nll = b.convert(b.reshape(call.tensor(5).value, {p.batch}), p.type);
   const Value log_alpha_in = call.tensor(6).value;
-  const std::vector<int64_t> grid{p.steps, p.batch, p.width};
   const std::vector<int64_t> full{p.steps, p.batch, p.classes};
   if (b.type(log_probs).numel() == 0) return {b.zeros(TensorType{p.type, full})};
   if (b.dims(log_alpha_in) != std::vector<int64_t>{p.batch, p.steps, p.width}) {

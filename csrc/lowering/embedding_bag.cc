@@ -57,8 +57,7 @@ Value gather_elements(Builder& b, Value vector, Value positions) {
   return b.gather(vector, b.reshape(positions, {n, 1}), dn, {1});
 }
 
-// `updates` (row i of rank(target) - 1 ... as [n, ...]) combined into slice
-// `positions[i]` along dimension 0 of `target`.
+// Row i of `updates` ([n, ...]) combined into row positions[i] of `target`.
 Value scatter_rows(Builder& b, Value target, Value positions, Value updates,
                    const Builder::RegionBody& combine) {
   const int64_t n = b.dims(positions)[0];
@@ -168,12 +167,11 @@ std::vector<Value> embedding_bag_rule(Builder& b, const OpCall& call) {
   const Value indices = call.tensor(1).value;
   const Value offsets = call.tensor(2).value;
   const int64_t mode = call.int_at(4);
-  const bool sparse = call.bool_at(5);
   const std::optional<TensorArg> per_sample = call.optional_tensor(6);
   const bool include_last_offset = call.bool_at(7);
   const int64_t padding_idx = call.size() > 8 ? call.int_at(8) : -1;
   const bool forward_only = call.name == "_embedding_bag_forward_only";
-  (void)sparse;  // the forward is the same; only the gradient's layout differs.
+  // sparse (argument 5) changes only the gradient's layout, not the forward.
 
   check_index_dtypes(b, indices, offsets);
   if (b.rank(indices) != 1) {
