@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lowering/dtype_names.h"
+#include "lowering/float_classes.h"
 #include "lowering/prefix_scan.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
@@ -33,6 +34,14 @@ Value splat_like(Builder& b, double value, ElementType type, const std::vector<i
 
 std::vector<Value> add_body(Builder& r, const std::vector<Value>& args) {
   return {r.add(args[0], args[1])};
+}
+
+std::vector<Value> min_body(Builder& r, const std::vector<Value>& args) {
+  return {r.min(args[0], args[1])};
+}
+
+std::vector<Value> max_body(Builder& r, const std::vector<Value>& args) {
+  return {r.max(args[0], args[1])};
 }
 
 // Rows `positions` (s64 [n]) of the 2-D `table`: [n, D].
@@ -257,31 +266,39 @@ std::vector<Value> embedding_bag_rule(Builder& b, const OpCall& call) {
   Value output;
   Value max_indices;
   if (mode == kMax) {
+    // CPU scans each bag in order and keeps an element only when it is
+    // strictly greater: the first of equal maxima wins, a NaN first element
+    // stays (nothing compares greater), and a later NaN is never taken.
     const Value lowest = b.constant(-INFINITY, compute);
-    Value candidates = b.select(kept_rows, rows, b.broadcast_in_dim(lowest, {n, width}, {}));
-    Value best = scatter_rows(b, b.broadcast_in_dim(lowest, out_dims, {}), bag_of, candidates,
-                              [](Builder& r, const std::vector<Value>& args) {
-                                return std::vector<Value>{r.max(args[0], args[1])};
-                              });
-    // The first position of each bag holding its maximum, as CPU's strict
-    // "greater than" scan keeps the first of equal values.
+    const TensorType positions_type{ElementType::kS64, {n, width}};
+    const Value none = splat_like(b, static_cast<double>(n), ElementType::kS64, {n});
+    Value first_position = scatter_rows(
+        b, splat_like(b, static_cast<double>(n), ElementType::kS64, {num_bags}), bag_of,
+        b.select(kept, b.iota(TensorType{ElementType::kS64, {n}}, 0), none), min_body);
+    Value padded_rows = b.concatenate({rows, b.zeros(TensorType{compute, {1, width}})}, 0);
+    Value first_rows = gather_rows(b, padded_rows, first_position);
+    Value first_is_nan = is_nan(b, first_rows);
+    Value comparable = b.binary(stablehlo::BinaryOp::kAnd, kept_rows,
+                                b.unary(stablehlo::UnaryOp::kNot, is_nan(b, rows)));
+    Value candidates = b.select(comparable, rows, b.broadcast_in_dim(lowest, {n, width}, {}));
+    Value best =
+        scatter_rows(b, b.broadcast_in_dim(lowest, out_dims, {}), bag_of, candidates, max_body);
     Value is_best =
-        b.binary(stablehlo::BinaryOp::kAnd, kept_rows,
+        b.binary(stablehlo::BinaryOp::kAnd, comparable,
                  b.compare(ComparisonDirection::kEQ, rows, gather_rows(b, best, bag_of)));
-    Value position_iota = b.iota(TensorType{ElementType::kS64, {n, width}}, 0);
     Value first =
         scatter_rows(b, splat_like(b, static_cast<double>(n), ElementType::kS64, out_dims), bag_of,
-                     b.select(is_best, position_iota,
+                     b.select(is_best, b.iota(positions_type, 0),
                               splat_like(b, static_cast<double>(n), ElementType::kS64, {n, width})),
-                     [](Builder& r, const std::vector<Value>& args) {
-                       return std::vector<Value>{r.min(args[0], args[1])};
-                     });
+                     min_body);
+    first = b.select(first_is_nan, b.broadcast_in_dim(first_position, out_dims, {0}), first);
     // Position n (no maximum: an empty bag) names index 0, as CPU reports.
     Value padded = b.concatenate({positions, b.zeros(TensorType{ElementType::kS64, {1}})}, 0);
     Value chosen =
         b.reshape(gather_elements(b, padded, b.reshape(first, {num_bags * width})), out_dims);
     max_indices = b.convert(chosen, index_type);
-    output = b.select(nonempty_rows, best, b.zeros(TensorType{compute, out_dims}));
+    output = b.select(first_is_nan, first_rows, best);
+    output = b.select(nonempty_rows, output, b.zeros(TensorType{compute, out_dims}));
   } else {
     Value contributions = rows;
     if (per_sample) {

@@ -80,6 +80,14 @@ def test_empty_bags_and_ties():
     check_op(lambda w, i: F.embedding_bag(i, w, mode="max"), weight, torch.zeros(0, 3).long())
 
 
+def test_max_with_nan():
+    # CPU keeps a NaN that comes first in its bag and skips any later one.
+    nan = float("nan")
+    weight = torch.tensor([[1.0, nan], [nan, 5.0], [3.0, 2.0], [3.0, -1.0]])
+    check_op(lambda w, i, o: E(w, i, o, False, 2, False, None, False, 3), weight,
+             torch.tensor([0, 1, 2, 2, 0, 1, 1, 2, 0, 3, 1]), torch.tensor([0, 3, 6, 9]))
+
+
 def run_gradient(fn, weight, *args):
     cpu_w = weight.clone().requires_grad_()
     dev_w = weight.to(DEVICE).requires_grad_()
