@@ -74,6 +74,9 @@ const RuleTable& rule_table() {
     add_index_reduce_rules(t);
     add_unpooling_rules(t);
     add_distance_rules(t);
+    add_embedding_bag_rules(t);
+    add_segment_reduce_rules(t);
+    add_ctc_loss_rules(t);
     return t;
   }();
   return table;

@@ -100,5 +100,8 @@ void add_sliding_window_rules(RuleTable& table);
 void add_index_reduce_rules(RuleTable& table);
 void add_unpooling_rules(RuleTable& table);
 void add_distance_rules(RuleTable& table);
+void add_embedding_bag_rules(RuleTable& table);
+void add_segment_reduce_rules(RuleTable& table);
+void add_ctc_loss_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
