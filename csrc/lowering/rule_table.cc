@@ -70,6 +70,7 @@ const RuleTable& rule_table() {
     add_index_reduce_rules(t);
     add_unpooling_rules(t);
     add_distance_rules(t);
+    add_integer_bit_rules(t);
     return t;
   }();
   return table;

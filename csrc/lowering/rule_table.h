@@ -96,5 +96,6 @@ void add_sliding_window_rules(RuleTable& table);
 void add_index_reduce_rules(RuleTable& table);
 void add_unpooling_rules(RuleTable& table);
 void add_distance_rules(RuleTable& table);
+void add_integer_bit_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
