@@ -175,40 +175,56 @@ class RowMajorRows {
   Value flat_position(Value pos) {
     Value clamped = b_.clamp(splat(0), pos, splat(n_ - 1));
     Value row = b_.iota(TensorType{ElementType::kS64, {rows_}}, 0);
-    return b_.reshape(b_.add(b_.mul(row, splat(n_)), clamped), {rows_, 1});
+    return b_.add(b_.mul(row, splat(n_)), clamped);
   }
 
-  Value read(Value flat, Value pos) {
+  // Every row's element at each of `positions`, with one gather.
+  std::vector<Value> read(Value flat, const std::vector<Value>& positions) {
     stablehlo::GatherDimensions dn;
     dn.collapsed_slice_dims = {0};
     dn.start_index_map = {0};
     dn.index_vector_dim = 1;
-    return b_.gather(flat, flat_position(pos), dn, {1});
+    Value all = b_.gather(flat, stacked(positions), dn, {1});
+    std::vector<Value> parts;
+    for (size_t p = 0; p < positions.size(); ++p) {
+      const auto start = static_cast<int64_t>(p) * rows_;
+      parts.push_back(b_.slice(all, {start}, {start + rows_}));
+    }
+    return parts;
   }
+  Value read(Value flat, Value pos) { return read(flat, std::vector<Value>{pos})[0]; }
 
-  Value write(Value flat, Value pos, Value values) {
+  // Writes values[p] at positions[p] of every row, with one scatter. Where two
+  // positions of a row coincide, both writes carry the same value.
+  Value write(Value flat, const std::vector<Value>& positions, const std::vector<Value>& values) {
     stablehlo::ScatterDimensions dn;
     dn.inserted_window_dims = {0};
     dn.scatter_dims_to_operand_dims = {0};
     dn.index_vector_dim = 1;
     return b_.scatter(
-        flat, flat_position(pos), values, dn,
+        flat, stacked(positions), b_.concatenate(values, 0), dn,
         [](Builder&, const std::vector<Value>& a) { return std::vector<Value>{a[1]}; });
   }
 
   // Swaps positions p and q of every row where `enabled` (values and indices).
   void swap(Value& values, Value& indices, Value p, Value q, Value enabled) {
     for (Value* flat : {&values, &indices}) {
-      Value at_p = read(*flat, p);
-      Value at_q = read(*flat, q);
-      *flat = write(*flat, p, b_.select(enabled, at_q, at_p));
-      *flat = write(*flat, q, b_.select(enabled, at_p, at_q));
+      std::vector<Value> at = read(*flat, {p, q});
+      *flat = write(*flat, {p, q},
+                    {b_.select(enabled, at[1], at[0]), b_.select(enabled, at[0], at[1])});
     }
   }
 
   Value splat(int64_t v) { return b_.splat(static_cast<double>(v), {ElementType::kS64, {rows_}}); }
 
  private:
+  Value stacked(const std::vector<Value>& positions) {
+    std::vector<Value> flat;
+    for (Value p : positions) flat.push_back(flat_position(p));
+    const auto count = static_cast<int64_t>(positions.size());
+    return b_.reshape(count == 1 ? flat[0] : b_.concatenate(flat, 0), {count * rows_, 1});
+  }
+
   Builder& b_;
   int64_t rows_;
   int64_t n_;
@@ -255,7 +271,8 @@ std::vector<Value> quickselect_rows(Builder& b, Value x, int64_t k) {
         };
         auto both = [&](Value a, Value c) { return r.binary(BinaryOp::kAnd, a, c); };
         auto gt_at = [&](Value p, Value q) {
-          return greater_or_nan(r, m.read(vals, p), m.read(vals, q));
+          std::vector<Value> at = m.read(vals, {p, q});
+          return greater_or_nan(r, at[0], at[1]);
         };
         Value one = m.splat(1);
 
@@ -267,13 +284,42 @@ std::vector<Value> quickselect_rows(Builder& b, Value x, int64_t k) {
         Value pair = both(pick, r.compare(ComparisonDirection::kEQ, R, L1));
         Value more = both(pick, r.compare(ComparisonDirection::kGT, R, L1));
         Value middle = r.binary(BinaryOp::kShiftRightArithmetic, r.add(L, R), one);
-        m.swap(vals, idx, middle, L1, more);
-        m.swap(vals, idx, L1, R, both(more, gt_at(L1, R)));
-        m.swap(vals, idx, L, R, both(r.binary(BinaryOp::kOr, pair, more), gt_at(L, R)));
-        m.swap(vals, idx, L1, L, both(more, gt_at(L1, L)));
+        {
+          // The median of three, worked out on the four elements read at once:
+          // the middle one moves to L + 1, then three compare-and-swaps order
+          // (L + 1, R), (L, R), (L + 1, L).
+          std::vector<Value> v = m.read(vals, {L, L1, middle, R});
+          std::vector<Value> x = m.read(idx, {L, L1, middle, R});
+          struct Slot {
+            Value value, index;
+          };
+          Slot low{v[0], x[0]}, next{v[2], x[2]}, high{v[3], x[3]};
+          auto order = [&](Slot& first, Slot& second) {
+            Value out_of_order = greater_or_nan(r, first.value, second.value);
+            Slot a = first, c = second;
+            first = {r.select(out_of_order, c.value, a.value),
+                     r.select(out_of_order, c.index, a.index)};
+            second = {r.select(out_of_order, a.value, c.value),
+                      r.select(out_of_order, a.index, c.index)};
+          };
+          order(next, high);
+          order(low, high);
+          order(next, low);
+          // Rows not picking a pivot write back what they read. The middle
+          // element's write goes first: middle may be L + 1.
+          vals = m.write(vals, {middle}, {r.select(more, v[1], v[2])});
+          idx = m.write(idx, {middle}, {r.select(more, x[1], x[2])});
+          vals = m.write(vals, {L, L1, R},
+                         {r.select(more, low.value, v[0]), r.select(more, next.value, v[1]),
+                          r.select(more, high.value, v[3])});
+          idx = m.write(idx, {L, L1, R},
+                        {r.select(more, low.index, x[0]), r.select(more, next.index, x[1]),
+                         r.select(more, high.index, x[3])});
+          piv = r.select(more, low.value, piv);
+        }
+        m.swap(vals, idx, L, R, both(pair, gt_at(L, R)));
         i = r.select(more, L1, i);
         j = r.select(more, R, j);
-        piv = r.select(more, m.read(vals, L), piv);
         set_phase(r.binary(BinaryOp::kOr, single, pair), kDone);
         set_phase(more, kScanUp);
 
@@ -290,9 +336,9 @@ std::vector<Value> quickselect_rows(Builder& b, Value x, int64_t k) {
         Value stop = both(down, r.unary(UnaryOp::kNot, greater_or_nan(r, m.read(vals, j), piv)));
         Value crossed = both(stop, r.compare(ComparisonDirection::kLT, j, i));
         Value exchange = both(stop, r.compare(ComparisonDirection::kGE, j, i));
-        m.swap(vals, idx, i, j, exchange);
+        // Both end in one swap: (i, j) to scan on, (L, j) to end the partition.
+        m.swap(vals, idx, r.select(exchange, i, L), j, r.binary(BinaryOp::kOr, exchange, crossed));
         set_phase(exchange, kScanUp);
-        m.swap(vals, idx, L, j, crossed);
         Value kk = m.splat(k);
         L = r.select(both(crossed, r.compare(ComparisonDirection::kLE, j, kk)), i, L);
         R = r.select(both(crossed, r.compare(ComparisonDirection::kGE, j, kk)), r.sub(j, one), R);
