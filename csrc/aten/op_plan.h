@@ -2,6 +2,7 @@
 
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,9 @@ struct OpPlan {
   std::vector<size_t> out_args;         // schema positions of out= arguments
   std::vector<size_t> mutated_args;     // functional positions written in place
   std::vector<ReturnKind> returns;
+  // Schema position of a `bool[] output_mask` (the backward ops): a result
+  // whose entry is false is returned undefined, as CPU returns it.
+  std::optional<size_t> output_mask_arg;
 };
 
 // Cached per operator; thread-safe.
