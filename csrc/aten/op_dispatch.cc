@@ -150,6 +150,11 @@ void finish_returns(const OpPlan& plan, torch::jit::Stack* stack, size_t first,
       return;
     }
     case OpForm::kFunctional:
+      if (plan.output_mask_arg) {
+        const c10::List<bool> mask = (*stack)[first + *plan.output_mask_arg].toBoolList();
+        for (size_t j = 0; j < returned.size() && j < mask.size(); ++j)
+          if (!mask.get(j)) returned[j] = c10::IValue(at::Tensor());
+      }
       torch::jit::drop(*stack, plan.num_arguments);
       push_returns(plan, stack, std::move(returned));
       return;

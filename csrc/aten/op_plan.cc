@@ -158,6 +158,8 @@ OpPlan make_plan(const c10::FunctionSchema& schema) {
     }
     plan.static_scalar.push_back(is_static);
     if (is_written(argument)) plan.mutated_args.push_back(functional_index);
+    if (argument.name() == "output_mask" && type->kind() == c10::TypeKind::ListType)
+      plan.output_mask_arg = i;
   }
   if (plan.rule != nullptr) {
     for (int position : plan.rule->unlisted_mutated_args) {

@@ -2,6 +2,7 @@
 
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,9 @@ struct OpPlan {
   // out= overloads of structured ops: torch's C++ meta function, which makes
   // CPU's shape, dtype and out= checks (see out_checks.h).
   const c10::KernelFunction* meta_out = nullptr;
+  // Schema position of a `bool[] output_mask` (the backward ops): a result
+  // whose entry is false is returned undefined, as CPU returns it.
+  std::optional<size_t> output_mask_arg;
 };
 
 // Cached per operator; thread-safe.

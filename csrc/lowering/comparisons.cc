@@ -178,11 +178,24 @@ std::vector<Value> clamp_rule(Builder& b, const OpCall& call) {
   return {clamp_values(b, call, call.tensor(0), lo, hi)};
 }
 
+// CPU's clamp_min / clamp_max with a bool tensor bound order false < true (or /
+// and); with a Scalar bound they have no bool kernel.
+std::optional<Value> bool_bound(Builder& b, const OpCall& call, BinaryOp op) {
+  const TensorArg& self = call.tensor(0);
+  const TensorArg& bound = call.tensor(1);
+  if (result_type(b, {self, bound}, call.default_float) != ElementType::kPred) return std::nullopt;
+  if (bound.is_scalar) throw_no_kernel(std::string(call.name) + "_scalar_cpu", ElementType::kPred);
+  std::vector<Value> v = broadcast_all(b, {self.value, bound.value});
+  return b.binary(op, v[0], v[1]);
+}
+
 std::vector<Value> clamp_min_rule(Builder& b, const OpCall& call) {
+  if (auto result = bool_bound(b, call, BinaryOp::kOr)) return {*result};
   return {clamp_values(b, call, call.tensor(0), call.tensor(1), std::nullopt)};
 }
 
 std::vector<Value> clamp_max_rule(Builder& b, const OpCall& call) {
+  if (auto result = bool_bound(b, call, BinaryOp::kAnd)) return {*result};
   return {clamp_values(b, call, call.tensor(0), std::nullopt, call.tensor(1))};
 }
 

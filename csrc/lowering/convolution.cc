@@ -358,7 +358,8 @@ std::vector<Value> convolution_rule(Builder& b, const OpCall& call) {
 
 // convolution_backward(grad_output, input, weight, bias_sizes?, stride,
 // padding, dilation, transposed, output_padding, groups, output_mask)
-//   -> (grad_input, grad_weight, grad_bias); an unrequested one is zeros.
+//   -> (grad_input, grad_weight, grad_bias); the dispatcher returns an
+// unrequested one undefined, as CPU does.
 std::vector<Value> convolution_backward_rule(Builder& b, const OpCall& call) {
   const Value grad_out = call.tensor(0).value;
   const Value input = call.tensor(1).value;

@@ -2,6 +2,7 @@
 // logspace, eye. They reach us as their out= forms (the functional ones are composite),
 // so their dtype is the out tensor's. Also registers the conversion family.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -281,6 +282,48 @@ std::vector<Value> efficient_zero_tensor_rule(Builder& b, const OpCall& call) {
   return {b.zeros({dtype.value_or(call.default_float), size})};
 }
 
+// tril_indices / triu_indices(row, col, offset, dtype): the coordinates of the
+// kept triangle in row-major order. The count is known here; the program sorts
+// the kept grid positions (stably) in front of the others and takes that many,
+// so no constant grows with the matrix.
+template <bool kLower>
+std::vector<Value> triangle_indices_rule(Builder& b, const OpCall& call) {
+  const char* name = kLower ? "tril_indices" : "triu_indices";
+  const int64_t rows = call.int_at(0);
+  const int64_t cols = call.int_at(1);
+  const int64_t offset = call.size() > 2 ? call.int_at(2) : 0;
+  if (rows < 0) throw InvalidArgument("row must be non-negative, got" + std::to_string(rows));
+  if (cols < 0) throw InvalidArgument("col must be non-negative, got" + std::to_string(cols));
+  const std::optional<ElementType> dtype = call.size() > 3 ? call.optional_dtype(3) : std::nullopt;
+  const ElementType type = !call.out_element_types.empty() ? call.out_element_types[0]
+                                                           : dtype.value_or(ElementType::kS64);
+  if (type != ElementType::kS64 && type != ElementType::kS32) throw_no_kernel(name, type);
+  // Row i keeps columns j with j - i <= offset (lower) or j - i >= offset (upper).
+  int64_t count = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t bound = std::clamp<int64_t>(i + offset + (kLower ? 1 : 0), 0, cols);
+    count += kLower ? bound : cols - bound;
+  }
+  if (count == 0) return {b.zeros({type, {2, 0}})};
+  const int64_t size = rows * cols;
+  Value flat = iota_1d(b, size, ElementType::kS64);
+  Value i = b.div(flat, splat_int_1d(b, cols, size, ElementType::kS64));
+  Value j = b.sub(flat, b.mul(i, splat_int_1d(b, cols, size, ElementType::kS64)));
+  Value diagonal = b.sub(j, i);
+  Value kept = b.compare(kLower ? ComparisonDirection::kLE : ComparisonDirection::kGE, diagonal,
+                         splat_int_1d(b, offset, size, ElementType::kS64));
+  auto sorted =
+      b.sort({b.convert(b.unary(stablehlo::UnaryOp::kNot, kept), ElementType::kS32), flat}, 0,
+             /*is_stable=*/true, [](Builder& r, const std::vector<Value>& a) {
+               return std::vector<Value>{r.compare(ComparisonDirection::kLT, a[0], a[1])};
+             });
+  Value first = b.slice(sorted[1], {0}, {count});
+  Value row = b.div(first, splat_int_1d(b, cols, count, ElementType::kS64));
+  Value col = b.sub(first, b.mul(row, splat_int_1d(b, cols, count, ElementType::kS64)));
+  return {
+      b.convert(b.concatenate({b.reshape(row, {1, count}), b.reshape(col, {1, count})}, 0), type)};
+}
+
 }  // namespace
 
 void add_factory_rules(RuleTable& table) {
@@ -289,6 +332,8 @@ void add_factory_rules(RuleTable& table) {
   table.add("linspace", RuleInfo{&linspace_rule, {0, 1}});
   table.add("logspace", RuleInfo{&logspace_rule, {0, 1}});
   table.add("eye", RuleInfo{&eye_rule, {}});
+  table.add("tril_indices", RuleInfo{&triangle_indices_rule<true>, {}});
+  table.add("triu_indices", RuleInfo{&triangle_indices_rule<false>, {}});
   add_conversion_rules(table);
 }
 

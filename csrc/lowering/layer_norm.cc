@@ -150,7 +150,8 @@ std::vector<Value> native_layer_norm_rule(Builder& b, const OpCall& call) {
 
 // native_layer_norm_backward(grad_out, input, normalized_shape, mean, rstd,
 // weight?, bias?, output_mask) -> (grad_input, grad_weight, grad_bias). All
-// three are computed whatever the mask; autograd drops the ones it does not need.
+// three are computed whatever the mask; the dispatcher returns the unrequested
+// ones undefined, as CPU does.
 std::vector<Value> native_layer_norm_backward_rule(Builder& b, const OpCall& call) {
   Value input = call.tensor(1).value;
   const std::optional<TensorArg> weight = call.optional_tensor(5);

@@ -614,17 +614,22 @@ std::vector<Value> native_dropout_rule(Builder& b, const OpCall& call) {
   return {b.convert(scaled, type), mask};
 }
 
-// native_dropout_backward(grad_output, mask, scale) = grad_output * mask * scale.
+// native_dropout_backward(grad_output, mask, scale) = grad_output * (mask * scale),
+// in that order, as CPU computes it: the scaled mask is rounded to the result
+// type first, and integer or bool gradients give default-float results.
 std::vector<Value> native_dropout_backward_rule(Builder& b, const OpCall& call) {
   Value grad = call.tensor(0).value;
   Value mask = call.tensor(1).value;
   double scale = call.double_at(2);
   const std::vector<int64_t>& dims = b.dims(grad);
-  ElementType type = b.element_type(grad);
+  const ElementType grad_type = b.element_type(grad);
+  const ElementType type =
+      is_floating(stablehlo::real_part_type(grad_type)) ? grad_type : call.default_float;
   ElementType compute =
       type == ElementType::kBF16 || type == ElementType::kF16 ? ElementType::kF32 : type;
-  Value masked = b.mul(b.convert(grad, compute), b.convert(broadcast_to(b, mask, dims), compute));
-  return {b.convert(b.mul(masked, splat(b, scale, compute, dims)), type)};
+  Value scaled_mask = b.convert(
+      b.mul(b.convert(broadcast_to(b, mask, dims), compute), splat(b, scale, compute, dims)), type);
+  return {b.convert(b.mul(b.convert(grad, compute), b.convert(scaled_mask, compute)), type)};
 }
 
 void add_random_rules(RuleTable& table) {

@@ -77,6 +77,7 @@ const RuleTable& rule_table() {
     add_embedding_bag_rules(t);
     add_segment_reduce_rules(t);
     add_ctc_loss_rules(t);
+    add_integer_bit_rules(t);
     return t;
   }();
   return table;

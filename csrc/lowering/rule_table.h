@@ -103,5 +103,6 @@ void add_distance_rules(RuleTable& table);
 void add_embedding_bag_rules(RuleTable& table);
 void add_segment_reduce_rules(RuleTable& table);
 void add_ctc_loss_rules(RuleTable& table);
+void add_integer_bit_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering

@@ -1,10 +1,12 @@
 // Orderings along one dim: sort, topk, kthvalue, median, nanmedian, mode.
 //
-// All go through one stable sort that orders NaN above every number, the order
-// PyTorch's CPU kernels use; ties keep their input order, which is what CPU
-// gives for stable sorts and for median (whose selection breaks ties by index).
-// CPU's topk, kthvalue and unstable sort may pick other indices among equal
-// values; their values agree.
+// All but kthvalue go through one stable sort that orders NaN above every
+// number, the order PyTorch's CPU kernels use; ties keep their input order,
+// which is what CPU gives for stable sorts and for median (whose selection
+// breaks ties by index). kthvalue replays CPU's own quickselect, so that it
+// picks the same index among equal values. CPU's topk and unstable sort use
+// the C++ library's std::nth_element / std::sort, whose order among equal
+// values has no simpler rule; their values agree.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -21,6 +23,7 @@ namespace {
 
 using stablehlo::BinaryOp;
 using stablehlo::ComparisonDirection;
+using stablehlo::UnaryOp;
 
 void reject_complex(Builder& b, Value x, std::string_view kernel) {
   if (stablehlo::is_complex(b.element_type(x))) throw_no_kernel(kernel, b.element_type(x));
@@ -153,6 +156,200 @@ void check_reduced_dim_nonempty(std::string_view op, const std::vector<int64_t>&
                           " to have non-zero size.");
 }
 
+// --- kthvalue: CPU's quickselect, replayed --------------------------------------
+//
+// CPU's kthvalue runs Sedgewick's quickselect (median-of-three pivot, Hoare
+// partition) on each row, and the index it returns among equal values is
+// whichever that sequence of swaps leaves at position k - 1. The program runs
+// the same sequence for every row at once: each row is a small state machine
+// (which step it is at, its bounds L and R, the scan positions i and j and the
+// pivot), and every loop iteration advances each row by one step of its own.
+
+enum QuickselectPhase : int32_t { kPick = 0, kScanUp = 1, kScanDown = 2, kDone = 3 };
+
+// Rows flattened into one vector; a row's element p is at row * n + p.
+class RowMajorRows {
+ public:
+  RowMajorRows(Builder& b, int64_t rows, int64_t n) : b_(b), rows_(rows), n_(n) {}
+
+  Value flat_position(Value pos) {
+    Value clamped = b_.clamp(splat(0), pos, splat(n_ - 1));
+    Value row = b_.iota(TensorType{ElementType::kS64, {rows_}}, 0);
+    return b_.add(b_.mul(row, splat(n_)), clamped);
+  }
+
+  // Every row's element at each of `positions`, with one gather.
+  std::vector<Value> read(Value flat, const std::vector<Value>& positions) {
+    stablehlo::GatherDimensions dn;
+    dn.collapsed_slice_dims = {0};
+    dn.start_index_map = {0};
+    dn.index_vector_dim = 1;
+    Value all = b_.gather(flat, stacked(positions), dn, {1});
+    std::vector<Value> parts;
+    for (size_t p = 0; p < positions.size(); ++p) {
+      const auto start = static_cast<int64_t>(p) * rows_;
+      parts.push_back(b_.slice(all, {start}, {start + rows_}));
+    }
+    return parts;
+  }
+  Value read(Value flat, Value pos) { return read(flat, std::vector<Value>{pos})[0]; }
+
+  // Writes values[p] at positions[p] of every row, with one scatter. Where two
+  // positions of a row coincide, both writes carry the same value.
+  Value write(Value flat, const std::vector<Value>& positions, const std::vector<Value>& values) {
+    stablehlo::ScatterDimensions dn;
+    dn.inserted_window_dims = {0};
+    dn.scatter_dims_to_operand_dims = {0};
+    dn.index_vector_dim = 1;
+    return b_.scatter(
+        flat, stacked(positions), b_.concatenate(values, 0), dn,
+        [](Builder&, const std::vector<Value>& a) { return std::vector<Value>{a[1]}; });
+  }
+
+  // Swaps positions p and q of every row where `enabled` (values and indices).
+  void swap(Value& values, Value& indices, Value p, Value q, Value enabled) {
+    for (Value* flat : {&values, &indices}) {
+      std::vector<Value> at = read(*flat, {p, q});
+      *flat = write(*flat, {p, q},
+                    {b_.select(enabled, at[1], at[0]), b_.select(enabled, at[0], at[1])});
+    }
+  }
+
+  Value splat(int64_t v) { return b_.splat(static_cast<double>(v), {ElementType::kS64, {rows_}}); }
+
+ private:
+  Value stacked(const std::vector<Value>& positions) {
+    std::vector<Value> flat;
+    for (Value p : positions) flat.push_back(flat_position(p));
+    const auto count = static_cast<int64_t>(positions.size());
+    return b_.reshape(count == 1 ? flat[0] : b_.concatenate(flat, 0), {count * rows_, 1});
+  }
+
+  Builder& b_;
+  int64_t rows_;
+  int64_t n_;
+};
+
+// x > y with NaN above every number (CPU's gt_or_nan).
+Value greater_or_nan(Builder& b, Value x, Value y) { return nan_last_less(b, y, x); }
+
+// For each row of x [rows, n], the element CPU's quickselect leaves at
+// position k and its index: {values [rows], indices [rows]}.
+std::vector<Value> quickselect_rows(Builder& b, Value x, int64_t k) {
+  const int64_t rows = b.dims(x)[0];
+  const int64_t n = b.dims(x)[1];
+  const ElementType type = b.element_type(x);
+  Value values = b.reshape(x, {rows * n});
+  Value indices = b.reshape(b.iota(TensorType{ElementType::kS64, {rows, n}}, 1), {rows * n});
+  const TensorType row_s64{ElementType::kS64, {rows}};
+  const TensorType row_phase{ElementType::kS32, {rows}};
+  Value zero = b.zeros(row_s64);
+  std::vector<Value> initial = {
+      values, indices, b.zeros(row_phase),     zero, b.splat(static_cast<double>(n - 1), row_s64),
+      zero,   zero,    b.zeros({type, {rows}})};
+  auto state = b.while_loop(
+      initial,
+      [row_phase](Builder& r, const std::vector<Value>& s) {
+        Value running = r.compare(ComparisonDirection::kNE, s[2],
+                                  r.splat(static_cast<double>(kDone), row_phase));
+        Value any = r.reduce(running, r.constant_int(0, ElementType::kPred), {0},
+                             [](Builder& q, const std::vector<Value>& a) {
+                               return std::vector<Value>{q.binary(BinaryOp::kOr, a[0], a[1])};
+                             });
+        return std::vector<Value>{any};
+      },
+      [rows, n, k, row_phase](Builder& r, const std::vector<Value>& s) {
+        RowMajorRows m(r, rows, n);
+        Value vals = s[0], idx = s[1], phase = s[2], L = s[3], R = s[4], i = s[5], j = s[6],
+              piv = s[7];
+        auto is_phase = [&](QuickselectPhase p) {
+          return r.compare(ComparisonDirection::kEQ, phase,
+                           r.splat(static_cast<double>(p), row_phase));
+        };
+        auto set_phase = [&](Value where, QuickselectPhase p) {
+          phase = r.select(where, r.splat(static_cast<double>(p), row_phase), phase);
+        };
+        auto both = [&](Value a, Value c) { return r.binary(BinaryOp::kAnd, a, c); };
+        auto gt_at = [&](Value p, Value q) {
+          std::vector<Value> at = m.read(vals, {p, q});
+          return greater_or_nan(r, at[0], at[1]);
+        };
+        Value one = m.splat(1);
+
+        // Pick: one element is done; two are ordered; more get a median-of-three
+        // pivot at L, with L + 1 and R as the partition's sentinels.
+        Value pick = is_phase(kPick);
+        Value L1 = r.add(L, one);
+        Value single = both(pick, r.compare(ComparisonDirection::kLE, R, L));
+        Value pair = both(pick, r.compare(ComparisonDirection::kEQ, R, L1));
+        Value more = both(pick, r.compare(ComparisonDirection::kGT, R, L1));
+        Value middle = r.binary(BinaryOp::kShiftRightArithmetic, r.add(L, R), one);
+        {
+          // The median of three, worked out on the four elements read at once:
+          // the middle one moves to L + 1, then three compare-and-swaps order
+          // (L + 1, R), (L, R), (L + 1, L).
+          std::vector<Value> v = m.read(vals, {L, L1, middle, R});
+          std::vector<Value> x = m.read(idx, {L, L1, middle, R});
+          struct Slot {
+            Value value, index;
+          };
+          Slot low{v[0], x[0]}, next{v[2], x[2]}, high{v[3], x[3]};
+          auto order = [&](Slot& first, Slot& second) {
+            Value out_of_order = greater_or_nan(r, first.value, second.value);
+            Slot a = first, c = second;
+            first = {r.select(out_of_order, c.value, a.value),
+                     r.select(out_of_order, c.index, a.index)};
+            second = {r.select(out_of_order, a.value, c.value),
+                      r.select(out_of_order, a.index, c.index)};
+          };
+          order(next, high);
+          order(low, high);
+          order(next, low);
+          // Rows not picking a pivot write back what they read. The middle
+          // element's write goes first: middle may be L + 1.
+          vals = m.write(vals, {middle}, {r.select(more, v[1], v[2])});
+          idx = m.write(idx, {middle}, {r.select(more, x[1], x[2])});
+          vals = m.write(vals, {L, L1, R},
+                         {r.select(more, low.value, v[0]), r.select(more, next.value, v[1]),
+                          r.select(more, high.value, v[3])});
+          idx = m.write(idx, {L, L1, R},
+                        {r.select(more, low.index, x[0]), r.select(more, next.index, x[1]),
+                         r.select(more, high.index, x[3])});
+          piv = r.select(more, low.value, piv);
+        }
+        m.swap(vals, idx, L, R, both(pair, gt_at(L, R)));
+        i = r.select(more, L1, i);
+        j = r.select(more, R, j);
+        set_phase(r.binary(BinaryOp::kOr, single, pair), kDone);
+        set_phase(more, kScanUp);
+
+        // Scan up: i moves past elements below the pivot.
+        Value up = is_phase(kScanUp);
+        i = r.select(up, r.add(i, one), i);
+        set_phase(both(up, r.unary(UnaryOp::kNot, greater_or_nan(r, piv, m.read(vals, i)))),
+                  kScanDown);
+
+        // Scan down: j moves past elements above the pivot; then either swap
+        // the out-of-place pair and scan on, or end the partition.
+        Value down = is_phase(kScanDown);
+        j = r.select(down, r.sub(j, one), j);
+        Value stop = both(down, r.unary(UnaryOp::kNot, greater_or_nan(r, m.read(vals, j), piv)));
+        Value crossed = both(stop, r.compare(ComparisonDirection::kLT, j, i));
+        Value exchange = both(stop, r.compare(ComparisonDirection::kGE, j, i));
+        // Both end in one swap: (i, j) to scan on, (L, j) to end the partition.
+        m.swap(vals, idx, r.select(exchange, i, L), j, r.binary(BinaryOp::kOr, exchange, crossed));
+        set_phase(exchange, kScanUp);
+        Value kk = m.splat(k);
+        L = r.select(both(crossed, r.compare(ComparisonDirection::kLE, j, kk)), i, L);
+        R = r.select(both(crossed, r.compare(ComparisonDirection::kGE, j, kk)), r.sub(j, one), R);
+        set_phase(crossed, kPick);
+        return std::vector<Value>{vals, idx, phase, L, R, i, j, piv};
+      });
+  RowMajorRows m(b, rows, n);
+  Value at_k = m.splat(k);
+  return {m.read(state[0], at_k), m.read(state[1], at_k)};
+}
+
 // kthvalue(self, k, dim, keepdim): the k-th smallest (1-based).
 std::vector<Value> kthvalue_rule(Builder& b, const OpCall& call) {
   Value x = call.tensor(0).value;
@@ -162,13 +359,32 @@ std::vector<Value> kthvalue_rule(Builder& b, const OpCall& call) {
   const int64_t k = call.int_at(1);
   const AtLeast1d in = at_least_1d(b, x, call.int_at(2));
   const bool keepdim = call.bool_at(3);
-  const int64_t size = b.dims(in.x)[in.dim];
+  const std::vector<int64_t> dims = b.dims(in.x);
+  const int64_t size = dims[in.dim];
   if (k < 1 || k > size)
     throw InvalidArgument("kthvalue(): selected number k out of range for dimension " +
                           std::to_string(in.dim));
-  Sorted s = sort_along(b, in.x, in.dim, false);
-  return select_sorted(b, s, in.dim, splat_position(b, k - 1, kept_shape(b, in.x, in.dim)),
-                       b.dims(in.x), keepdim, in.was_scalar);
+  // Rows along the last dim, in the order of the other dims.
+  std::vector<int64_t> permutation, kept_dims;
+  for (int64_t d = 0; d < b.rank(in.x); ++d)
+    if (d != in.dim) {
+      permutation.push_back(d);
+      kept_dims.push_back(dims[d]);
+    }
+  permutation.push_back(in.dim);
+  const int64_t rows = b.type(in.x).numel() / size;
+  std::vector<int64_t> kept = dims;
+  kept[in.dim] = 1;
+  if (rows == 0) {
+    Value none = b.reshape(slice_along(b, in.x, in.dim, 0, 1), kept);
+    return {finish_reduced(b, none, dims, in.dim, keepdim, in.was_scalar),
+            finish_reduced(b, b.convert(none, ElementType::kS64), dims, in.dim, keepdim,
+                           in.was_scalar)};
+  }
+  Value as_rows = b.reshape(b.transpose(in.x, permutation), {rows, size});
+  std::vector<Value> picked = quickselect_rows(b, as_rows, k - 1);
+  return {finish_reduced(b, b.reshape(picked[0], kept), dims, in.dim, keepdim, in.was_scalar),
+          finish_reduced(b, b.reshape(picked[1], kept), dims, in.dim, keepdim, in.was_scalar)};
 }
 
 // The position of the (nan)median in a NaN-last stable ascending sort: the

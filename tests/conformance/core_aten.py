@@ -4,8 +4,9 @@ How: (1) `capture` runs the first samples of every OpInfo in op_db on CPU under 
 dispatch mode and keeps, for each core overload, the arguments of the first call that
 reached it. (2) `probe` calls that overload directly with those arguments on CPU and
 on "tpu" (CPU fallback off) and compares. An overload that no op_db sample reaches gets
-arguments generated from its schema (small float32 tensors, 1 for ints, ...); when CPU
-rejects those too, the overload is recorded as `not_probed`, with that reason.
+hand-written arguments from core_inputs.INPUTS where it has some, else arguments
+generated from its schema (small float32 tensors, 1 for ints, ...); when CPU rejects
+those too, the overload is recorded as `not_probed`, with that reason.
 """
 import os
 import sys
@@ -16,6 +17,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check  # noqa: E402
+import core_inputs  # noqa: E402
 
 SAMPLES_PER_OP = 3
 
@@ -162,12 +164,31 @@ def probe(name, captures_path):
             expected = op(*_clone(args), **_clone(kwargs))
         except Exception as e:
             return "not_probed", check.one_line(f"CPU rejects the replayed {how}: {type(e).__name__}: {e}")
-    else:
-        generated = first_generated_input(op)
-        if isinstance(generated, str):
-            return "not_probed", check.one_line(f"no op_db sample reaches it and {generated}")
-        args, kwargs, expected = generated
-        how = "generated input"
+        return _probe_call(op, args, kwargs, expected, how)
+    if name in core_inputs.INPUTS:
+        torch.manual_seed(0)
+        calls = core_inputs.INPUTS[name]()
+        for i, (args, kwargs) in enumerate(calls):
+            how = f"hand-written input #{i}"
+            try:
+                torch.manual_seed(0)
+                expected = op(*_clone(args), **_clone(kwargs))
+            except Exception as e:
+                return "not_probed", check.one_line(f"CPU rejects the {how}: {type(e).__name__}: {e}")
+            state, reason = _probe_call(op, args, kwargs, expected, how, core_inputs.VERIFY.get(name))
+            if state != "native":
+                return state, reason
+        return "native", f"{len(calls)} hand-written inputs"
+    generated = first_generated_input(op)
+    if isinstance(generated, str):
+        return "not_probed", check.one_line(f"no op_db sample reaches it and {generated}")
+    args, kwargs, expected = generated
+    return _probe_call(op, args, kwargs, expected, "generated input")
+
+
+def _probe_call(op, args, kwargs, expected, how, verify=None):
+    """Runs one call on the device and compares it with CPU's `expected`, or, for a
+    random op with a `verify` function, checks the device result against its inputs."""
     cpu_args, cpu_kwargs = _clone((args, kwargs))
     try:
         move = lambda x: check.to_device(x) if isinstance(x, torch.Tensor) else check.on_device(x)  # noqa: E731
@@ -175,6 +196,9 @@ def probe(name, captures_path):
         torch.manual_seed(0)
         actual = op(*dev_args, **dev_kwargs)
         torch.tpu.synchronize()
+        if verify is not None:
+            verify(actual, cpu_args)
+            return "native", how
         try:
             check.compare(actual, expected, None, None)
         except check.Mismatch:

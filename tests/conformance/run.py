@@ -2,6 +2,7 @@
 
     python tests/conformance/run.py                 # the full sweep -> conformance/report.{md,json}
     python tests/conformance/run.py --ops add,sin   # a slice (names as name or name.variant)
+    python tests/conformance/run.py --core-only --core-ops var.dim,col2im.default  # core probes only
 
 Every (OpInfo, variant, dtype) row ends in one state: native, fallback (passes only with
 TORCH_PJRT_CPU_FALLBACK=1), fail or unsupported. See check.py for what a row checks.
@@ -96,7 +97,8 @@ def run_pass(label, rows, *, workers, env_extra, log_path, max_samples, quiet):
     return answers
 
 
-def sweep(op_filter=None, *, dtype_filter=None, workers=2, core=True, max_samples=None, quiet=False, log_path=None):
+def sweep(op_filter=None, *, dtype_filter=None, workers=2, core=True, core_filter=None, max_samples=None,
+          quiet=False, log_path=None):
     """Runs the sweep and returns the report dict (see report.py for its keys)."""
     import torch
     import check
@@ -127,7 +129,7 @@ def sweep(op_filter=None, *, dtype_filter=None, workers=2, core=True, max_sample
 
     core_results = []
     if core:
-        core_results = probe_core(workers=workers, log_path=log_path, quiet=quiet)
+        core_results = probe_core(workers=workers, log_path=log_path, quiet=quiet, core_filter=core_filter)
 
     return {
         "torch_version": torch.__version__,
@@ -148,14 +150,14 @@ def cpu_seconds():
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def probe_core(*, workers, log_path, quiet):
+def probe_core(*, workers, log_path, quiet, core_filter=None):
     import core_aten
     captures = os.path.join(tempfile.gettempdir(), f"conformance-core-{os.getpid()}.pt")
     env = dict(os.environ, TORCH_PJRT_CPU_FALLBACK="0")
     with open(log_path, "ab") as log:
         subprocess.run([sys.executable, os.path.join(HERE, "core_aten.py"), "capture", captures],
                        check=True, timeout=1800, env=env, stdout=log, stderr=log)
-    names = core_aten.core_overloads()
+    names = [n for n in core_aten.core_overloads() if core_filter is None or n in core_filter]
     tasks = [{"id": i, "kind": "core", "op": n, "captures": captures} for i, n in enumerate(names)]
     answers = [None] * len(tasks)
     progress = Progress("core    ", len(tasks), quiet)
@@ -178,10 +180,15 @@ def main():
     parser.add_argument("--max-samples", type=int, default=DEFAULT_MAX_SAMPLES,
                         help="check at most this many samples per row (0: all)")
     parser.add_argument("--no-core", action="store_true", help="skip the core ATen probe")
+    parser.add_argument("--core-only", action="store_true", help="only the core ATen probe, no OpInfo rows")
+    parser.add_argument("--core-ops", help="comma-separated core overloads to probe (name.overload, "
+                        "e.g. var.dim); default: all")
     args = parser.parse_args()
-    op_filter = set(args.ops.split(",")) if args.ops else None
+    op_filter = set() if args.core_only else set(args.ops.split(",")) if args.ops else None
+    core_filter = set(args.core_ops.split(",")) if args.core_ops else None
     os.makedirs(args.out, exist_ok=True)
-    result = sweep(op_filter, workers=args.workers, core=not args.no_core, max_samples=args.max_samples or None,
+    result = sweep(op_filter, workers=args.workers, core=not args.no_core, core_filter=core_filter,
+                   max_samples=args.max_samples or None,
                    log_path=os.path.join(args.out, "workers.log"))
     report.write(result, args.out)
     print(report.summary_text(result))

@@ -188,3 +188,26 @@ def test_instance_norm_gradients():
     x = make((2, 3, 6), torch.float32, seed=28)
     w, bias = make((3,), torch.float32, seed=29), make((3,), torch.float32, seed=30)
     check_grads(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), x, w, bias, wrt=(0, 1, 2))
+
+
+@needs_backend
+def test_backward_ops_leave_unrequested_results_undefined():
+    # CPU returns None where output_mask is false; so must the device.
+    x = make((2, 4, 3), torch.float32, seed=20)
+    w = make((3,), torch.float32, seed=21)
+    g = make((2, 4, 3), torch.float32, seed=22)
+    _, mean, rstd = native_layer_norm(x, [3], w, None, 1e-5)
+    check_op(lambda g, x, m, r, w: torch.ops.aten.native_layer_norm_backward(
+        g, x, [3], m, r, w, None, [True, False, False]), g, x, mean, rstd, w)
+    gamma = make((4,), torch.float32, seed=24)
+    _, mean, rstd = torch.ops.aten.native_group_norm(x, gamma, None, 2, 4, 3, 2, 1e-5)
+    for mask in ([True, False, True], [False, True, True]):
+        check_op(lambda g, x, m, r, w: torch.ops.aten.native_group_norm_backward(
+            g, x, m, r, w, 2, 4, 3, 2, mask), g, x, mean, rstd, gamma)
+    # CPU's oneDNN path (batch > 1 here) returns an unrequested grad_weight
+    # anyway; its reference path (batch 1) leaves it undefined, as the device does.
+    x1 = make((1, 4, 7), torch.float32, seed=25)
+    weight = make((5, 4, 2), torch.float32, seed=23)
+    out = torch.ops.aten.convolution(x1, weight, None, [1], [0], [2], False, [0], 1)
+    check_op(lambda go, x, w: torch.ops.aten.convolution_backward(
+        go, x, w, [5], [1], [0], [2], False, [0], 1, [True, False, True]), torch.ones_like(out), x1, weight)

@@ -61,6 +61,22 @@ def test_sort_every_dtype(dtype, descending):
     check_op(lambda t: torch.argsort(t, dim=-1, descending=descending, stable=True), x)
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.int8, torch.uint8], ids=str)
+def test_stable_sort_ties_of_narrow_dtypes(dtype):
+    # Many equal values in a long row: the stable order fixes every index.
+    x = make((600,), dtype, low=0, high=5, seed=6)
+    for descending in (False, True):
+        check_op(lambda t: torch.sort(t, descending=descending, stable=True), x)
+        check_op(lambda t: torch.argsort(t, descending=descending, stable=True), x)
+
+
+def test_stable_sort_ties_with_nan():
+    x = make((40,), torch.float16, low=-2, high=2, seed=7).round()
+    x[::7] = math.nan
+    for descending in (False, True):
+        check_op(lambda t: torch.sort(t, descending=descending, stable=True), x)
+
+
 @pytest.mark.parametrize("dtype", NUMERIC, ids=str)
 def test_unstable_sort_and_msort(dtype):
     x = distinct((5, 6), dtype, seed=2)
@@ -153,6 +169,20 @@ def test_kthvalue(dtype):
     check_op(lambda t: torch.kthvalue(t, 1), torch.tensor(3, dtype=dtype))
     check_op(lambda t: torch.kthvalue(t, 1, dim=1), torch.empty(0, 3, dtype=dtype))
     check_op(lambda t: torch.kthvalue(t, 3), torch.tensor([2.0, math.nan, 1.0, 0.5]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64, torch.uint8], ids=str)
+def test_kthvalue_ties_pick_cpus_index(dtype):
+    # Few distinct values: the index among equal ones is whichever CPU's
+    # quickselect leaves at position k - 1.
+    x = make((5, 40), dtype, low=0, high=4, seed=8)
+    if dtype.is_floating_point:
+        x[:, ::9] = math.nan
+    for k in (1, 23):
+        check_op(lambda t: torch.kthvalue(t, k), x)
+    check_op(lambda t: torch.kthvalue(t, 3, dim=0, keepdim=True), x)
+    check_op(lambda t: torch.kthvalue(t, 2), make((4, 2), dtype, low=0, high=2, seed=9))
+    check_op(lambda t: torch.kthvalue(t, 5), make((3, 6), dtype, low=0, high=3, seed=10, noncontiguous=True))
 
 
 # ---------------------------------------------------------------- median, mode
