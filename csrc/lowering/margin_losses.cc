@@ -229,7 +229,12 @@ MultiLabel multilabel(Builder& b, Value self, Value target) {
 std::vector<Value> multilabel_margin_loss_forward_rule(Builder& b, const OpCall& call) {
   Value self = call.tensor(0).value;
   const int64_t reduction = call.int_at(2);
-  const MultiLabel m = multilabel(b, self, call.tensor(1).value);
+  Value target = call.tensor(1).value;
+  const MultiLabel m = multilabel(b, self, target);
+  // CPU checks every entry, also those past the -1 that ends the list.
+  call.check_on_device(
+      check_in_range(b, target, -1, m.s.classes,
+                     CheckSite{CheckKind::kRuntime, "argument #2 'target' is out of range"}));
   const ElementType type = b.element_type(self);
   Value summed = sum_over(b, where(b, m.active, m.hinge), {1, 2});
   Value losses = b.div(summed, splat_like(b, static_cast<double>(m.s.classes), summed));

@@ -68,6 +68,9 @@ BAD_CALLS = {
                      (torch.ones(1, 1, 2, 2), idx([[[[0, 1], [2, 99]]]]))),
     "max_unpool1d_negative": (lambda x, i: F.max_unpool1d(x, i, 2), (torch.ones(1, 1, 2), idx([[[0, -1]]]))),
     "multi_margin_loss": (lambda x, t: F.multi_margin_loss(x, t), (x23(), idx(0, 5))),
+    "multilabel_margin_loss": (lambda x, t: F.multilabel_margin_loss(x, t), (x23(), idx([0, 3, -1], [1, -1, 0]))),
+    "multilabel_margin_loss_after_the_end": (lambda x, t: F.multilabel_margin_loss(x, t),
+                                             (x23(), idx([0, -1, 2], [1, -1, 7]))),
     "floor_divide": (lambda a, b: a // b, (idx(1, 2), idx(1, 0))),
     "floor_divide_scalar": (lambda a: a // 0, (idx(1, 2),)),
     "div_trunc": (lambda a, b: torch.div(a, b, rounding_mode="trunc"), (idx(1, 2), idx(1, 0))),
@@ -90,6 +93,7 @@ GOOD_CALLS = {
     "empty_index": (lambda x, i: x[i], (x23(), torch.tensor([], dtype=torch.int64))),
     "masked_scatter_exact_source": (lambda x, m, s: x.masked_scatter(m, s),
                                     (torch.zeros(3), torch.tensor([True, False, True]), torch.ones(2))),
+    "multilabel_margin_loss": (lambda x, t: F.multilabel_margin_loss(x, t), (x23(), idx([0, -1, 2], [2, 1, -1]))),
     "float_divide_by_zero": (lambda a, b: a / b, (idx(1, 2), idx(1, 0))),
     "float_floor_divide_by_zero": (lambda a, b: a // b, (idx(1, 2).float(), idx(1, 0).float())),
 }
