@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "aten/op_dispatch.h"
+#include "aten/out_checks.h"
 
 namespace torch_pjrt::aten {
 
@@ -189,6 +190,7 @@ void write(at::Tensor& out, const at::Tensor& value) {
 std::tuple<at::Tensor&, at::Tensor&, at::Tensor&> linalg_det_out(const at::Tensor& a,
                                                                  at::Tensor& det, at::Tensor& lu,
                                                                  at::Tensor& pivots) {
+  check_out_arguments("aten::_linalg_det", "result", a, det, lu, pivots);
   auto results = determinant(a);
   write(det, std::get<0>(results));
   write(lu, std::get<1>(results));
@@ -199,6 +201,7 @@ std::tuple<at::Tensor&, at::Tensor&, at::Tensor&> linalg_det_out(const at::Tenso
 std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> linalg_slogdet_out(
     const at::Tensor& a, at::Tensor& sign, at::Tensor& logabsdet, at::Tensor& lu,
     at::Tensor& pivots) {
+  check_out_arguments("aten::_linalg_slogdet", "sign", a, sign, logabsdet, lu, pivots);
   auto results = log_determinant(a);
   write(sign, std::get<0>(results));
   write(logabsdet, std::get<1>(results));
@@ -210,6 +213,8 @@ std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> linalg_slogdet_ou
 std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> linalg_solve_ex_out(
     const at::Tensor& a, const at::Tensor& b, bool left, bool check_errors, at::Tensor& result,
     at::Tensor& lu, at::Tensor& pivots, at::Tensor& info) {
+  check_out_arguments("aten::_linalg_solve_ex", "result", a, b, left, check_errors, result, lu,
+                      pivots, info);
   auto results = solve(a, b, left, check_errors);
   write(result, std::get<0>(results));
   write(lu, std::get<1>(results));
@@ -219,11 +224,13 @@ std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> linalg_solve_ex_o
 }
 
 at::Tensor& cholesky_inverse_out(const at::Tensor& factor, bool upper, at::Tensor& out) {
+  check_out_arguments("aten::cholesky_inverse", "out", factor, upper, out);
   write(out, checked_cholesky_inverse(factor, upper));
   return out;
 }
 
 at::Tensor& cholesky_out(const at::Tensor& self, bool upper, at::Tensor& out) {
+  check_out_arguments("aten::cholesky", "out", self, upper, out);
   write(out, legacy_cholesky(self, upper));
   return out;
 }
@@ -232,6 +239,8 @@ std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> lstsq_out(
     const at::Tensor& a, const at::Tensor& b, std::optional<double> rcond,
     std::optional<c10::string_view> driver, at::Tensor& solution, at::Tensor& residuals,
     at::Tensor& rank, at::Tensor& singular_values) {
+  check_out_arguments("aten::linalg_lstsq", "out", a, b, rcond, driver, solution, residuals, rank,
+                      singular_values);
   auto results = lstsq(a, b, rcond, driver);
   write(solution, std::get<0>(results));
   write(residuals, std::get<1>(results));
@@ -243,6 +252,7 @@ std::tuple<at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&> lstsq_out(
 std::tuple<at::Tensor&, at::Tensor&> cholesky_ex_out(const at::Tensor& a, bool upper,
                                                      bool check_errors, at::Tensor& factor,
                                                      at::Tensor& info) {
+  check_out_arguments("aten::linalg_cholesky_ex", "L", a, upper, check_errors, factor, info);
   auto results = cholesky_ex(a, upper, check_errors);
   write(factor, std::get<0>(results));
   write(info, std::get<1>(results));
@@ -254,6 +264,7 @@ std::tuple<at::Tensor&, at::Tensor&, at::Tensor&> lu_factor_ex_out(const at::Ten
                                                                    at::Tensor& lu,
                                                                    at::Tensor& pivots,
                                                                    at::Tensor& info) {
+  check_out_arguments("aten::linalg_lu_factor_ex", "out", a, pivot, check_errors, lu, pivots, info);
   auto results = lu_factor_ex(a, pivot, check_errors);
   write(lu, std::get<0>(results));
   write(pivots, std::get<1>(results));
@@ -263,6 +274,7 @@ std::tuple<at::Tensor&, at::Tensor&, at::Tensor&> lu_factor_ex_out(const at::Ten
 
 std::tuple<at::Tensor&, at::Tensor&> inv_ex_out(const at::Tensor& a, bool check_errors,
                                                 at::Tensor& inverse, at::Tensor& info) {
+  check_out_arguments("aten::linalg_inv_ex", "inverse", a, check_errors, inverse, info);
   auto results = inv_ex(a, check_errors);
   write(inverse, std::get<0>(results));
   write(info, std::get<1>(results));
@@ -272,6 +284,8 @@ std::tuple<at::Tensor&, at::Tensor&> inv_ex_out(const at::Tensor& a, bool check_
 std::tuple<at::Tensor&, at::Tensor&, at::Tensor&> ldl_factor_ex_out(
     const at::Tensor& a, bool hermitian, bool check_errors, at::Tensor& ld, at::Tensor& pivots,
     at::Tensor& info) {
+  check_out_arguments("aten::linalg_ldl_factor_ex", "out", a, hermitian, check_errors, ld, pivots,
+                      info);
   auto results = ldl_factor_ex(a, hermitian, check_errors);
   write(ld, std::get<0>(results));
   write(pivots, std::get<1>(results));

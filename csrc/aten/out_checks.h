@@ -20,6 +20,15 @@ const c10::KernelFunction* structured_meta_out(const c10::FunctionSchema& schema
 void check_out_call(const c10::KernelFunction* meta, const c10::OperatorHandle& op,
                     const torch::jit::Stack& stack, size_t first, size_t count);
 
+// check_out_call for a kernel of ours that takes its arguments unboxed
+// (aten/linalg_kernels.cc): the same checks as for ops routed to their rules.
+template <class... Args>
+void check_out_arguments(const char* name, const char* overload, const Args&... args) {
+  const c10::OperatorHandle op = c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
+  torch::jit::Stack stack{c10::IValue(args)...};
+  check_out_call(structured_meta_out(op.schema()), op, stack, 0, stack.size());
+}
+
 // Ops whose CPU kernels (not meta functions) refuse an out= of another dtype
 // than their result's, where PyTorch's generic out= rule would cast.
 bool out_dtype_must_match(const std::string& rule_name);

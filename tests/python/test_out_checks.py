@@ -138,3 +138,40 @@ def test_refused_out_calls_leak_nothing_and_leave_out_untouched():
     torch.tpu.synchronize()
     assert torch_pjrt.metrics()["live_buffers"] == start
     assert out.shape == (2, 3) and bool((out.cpu() == 7).all())
+
+
+# Linear algebra ops run kernels of ours that take their arguments unboxed;
+# they make the same checks.
+spd = torch.tensor([[4.0, 1.0], [1.0, 3.0]])
+LINALG_CALLS = {
+    "inv": lambda a, out: torch.linalg.inv(a, out=out),
+    "cholesky": lambda a, out: torch.linalg.cholesky(a, out=out),
+    "legacy_cholesky": lambda a, out: torch.cholesky(a, out=out),
+    "det": lambda a, out: torch.linalg.det(a, out=out),
+    "solve": lambda a, out: torch.linalg.solve(a, a[:, :1], out=out),
+    "cholesky_inverse": lambda a, out: torch.cholesky_inverse(a, out=out),
+}
+
+
+@needs_backend
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64], ids=str)
+@pytest.mark.parametrize("name", sorted(LINALG_CALLS))
+def test_linalg_out_dtype_is_accepted_or_refused_as_on_cpu(name, dtype):
+    def outcome_of(device):
+        out = torch.empty(0, dtype=dtype, device=device)
+        try:
+            LINALG_CALLS[name](spd.to(device), out)
+            return ("ok", out.cpu())
+        except Exception as error:  # noqa: BLE001
+            return (type(error), str(error).split("\n")[0])
+
+    expected, actual = outcome_of("cpu"), outcome_of(DEVICE)
+    if expected[0] == "ok":
+        assert actual[0] == "ok", actual
+        torch.testing.assert_close(actual[1], expected[1])
+    else:
+        # Structured ones (inv, cholesky, det, solve) say CPU's words; the
+        # legacy cholesky ops have Python meta functions with words of their own.
+        assert actual[0] is expected[0], (expected, actual)
+        if name not in ("legacy_cholesky", "cholesky_inverse"):
+            assert actual[1] == expected[1]
