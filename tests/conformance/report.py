@@ -14,19 +14,24 @@ How rows are checked (tests/conformance/check.py): for each OpInfo in
 `torch.testing._internal.common_methods_invocations.op_db` and each dtype it supports on
 CPU among the ten columns below, each of the first `--max-samples` samples (default 2, 0
 for all; see the header) of `op.sample_inputs("cpu", dtype)` runs on CPU and, copied with
-its strides, on "tpu" (a `device="cpu"` argument becomes "tpu"); results (and the input, for ops that write
+its strides and storage, on "tpu" (a `device="cpu"` argument becomes "tpu"); results (and the input, for ops that write
 it) are compared with `torch.testing.assert_close` at the dtype's default tolerances,
 widened by the OpInfo's own `toleranceOverride`/`precisionOverride` where it has them.
 Each sample is run again as `sample.noncontiguous()`. At float32, for OpInfos that
 support autograd, `torch.autograd.grad` of the sum of the differentiable outputs against
 the inputs that require grad is compared too. The first failure ends the row. Ops whose
 CPU results change with the seed (RNG ops) and `empty*` ops are compared by shape and
-dtype only. A sample that CPU rejects must be rejected on "tpu" too.
+dtype only. Unstable `sort`/`argsort` and `topk`, which PyTorch lets order equal elements
+either way, are compared with CPU's stable order (sort, argsort) or by checking that the
+indices point at CPU's values (topk). `tensor_split`'s index tensor stays on the CPU, as
+PyTorch requires. Tensors move with their whole storage, which `as_strided` reads. A
+sample that CPU rejects must be rejected on "tpu" too.
 
 States: `native` passes with the CPU fallback off; `fallback` failed natively with
 NotImplementedError and passes with `TORCH_PJRT_CPU_FALLBACK=1` (second pass; the reason
-names the missing rule); `fail` (first failure); `unsupported` (sparse layouts only:
-XLA buffers are dense). Each row runs in a worker subprocess with a per-row timeout; a
+names the missing rule); `fail` (first failure); `unsupported` (what XLA cannot
+express: sparse layouts, as XLA buffers are dense, and ComplexHalf, as StableHLO has no
+complex type with 16-bit parts). Each row runs in a worker subprocess with a per-row timeout; a
 hang or a crash fails the row with "timeout" or "crashed".
 
 Core ATen probe (tests/conformance/core_aten.py): for every overload tagged

@@ -124,6 +124,9 @@ def sweep(op_filter=None, *, dtype_filter=None, workers=2, core=True, core_filte
     for i, answer in zip(retry, fallback):
         if answer["state"] == "pass":
             results[i]["state"] = "fallback"  # reason keeps the missing native rule
+        elif answer["state"] == "unsupported":  # no rule, and none could be written
+            results[i]["state"] = "unsupported"
+            results[i]["reason"] = answer["reason"]
         else:
             results[i]["reason"] += f" | with CPU fallback: {answer['reason']}"
 
