@@ -15,6 +15,15 @@ def is_initialized() -> bool:
     return _C._started()
 
 
+def __getattr__(name):
+    # torch.utils.checkpoint saves the device's RNG state only when the device
+    # module says `_initialized` (torch.cuda's flag), so dropout inside a
+    # checkpointed block recomputes the same mask.
+    if name == "_initialized":
+        return _C._started()
+    raise AttributeError(f"module 'torch.tpu' has no attribute '{name}'")
+
+
 def _is_in_bad_fork() -> bool:
     return False
 
@@ -89,6 +98,24 @@ def seed_all() -> int:
     value = random.getrandbits(64)
     manual_seed_all(value)
     return value
+
+
+def get_rng_state(device="tpu") -> torch.Tensor:
+    """The device's default generator state (a uint8 CPU tensor), as torch.cuda's."""
+    return _C._get_rng_state(_index(device))
+
+
+def set_rng_state(new_state: torch.Tensor, device="tpu") -> None:
+    _C._set_rng_state(_index(device), new_state)
+
+
+def get_rng_state_all() -> list:
+    return [get_rng_state(i) for i in range(device_count())]
+
+
+def set_rng_state_all(new_states) -> None:
+    for index, state in enumerate(new_states):
+        set_rng_state(state, index)
 
 
 def initial_seed() -> int:

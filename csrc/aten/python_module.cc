@@ -141,6 +141,18 @@ PYBIND11_MODULE(_C, m) {
   m.def("_initial_seed", [](int index) {
     return default_generator(static_cast<c10::DeviceIndex>(index)).current_seed();
   });
+  // torch.random.fork_rng and activation checkpointing save and restore the
+  // device's generator through these.
+  m.def("_get_rng_state", [](int index) {
+    at::Generator generator = default_generator(static_cast<c10::DeviceIndex>(index));
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    return generator.get_state();
+  });
+  m.def("_set_rng_state", [](int index, const at::Tensor& state) {
+    at::Generator generator = default_generator(static_cast<c10::DeviceIndex>(index));
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+  });
 }
 
 }  // namespace torch_pjrt::aten
