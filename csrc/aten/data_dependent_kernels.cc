@@ -14,6 +14,7 @@
 
 #include "aten/copy.h"
 #include "aten/op_dispatch.h"
+#include "aten/out_checks.h"
 
 namespace torch_pjrt::aten {
 
@@ -59,6 +60,7 @@ at::Tensor masked_select_on_device(const at::Tensor& self, const at::Tensor& mas
 }
 
 at::Tensor& masked_select_out(const at::Tensor& self, const at::Tensor& mask, at::Tensor& out) {
+  check_out_arguments("aten::masked_select", "out", self, mask, out);
   at::Tensor result = masked_select_on_device(self, mask);
   TORCH_CHECK(out.scalar_type() == result.scalar_type(),
               "masked_select(): self and result must have the same scalar type");

@@ -1,5 +1,8 @@
 #include "aten/out_checks.h"
 
+#include <ATen/MemoryOverlap.h>
+
+#include <functional>
 #include <unordered_set>
 
 #include "aten/structured_meta_table.h"
@@ -94,6 +97,47 @@ class StandIns {
   std::unordered_map<const c10::StorageImpl*, c10::Storage> storages_;
 };
 
+// Ops whose CPU kernels read their inputs while they write out=, so they
+// refuse an out= that shares memory with an input ("unsupported operation:
+// some elements of the input tensor and the written-to tensor refer to a
+// single memory location"). Those that start from a copy of self may write
+// into self itself.
+enum class OverlapPolicy { kAllowed, kNoInput, kNoInputButSelf };
+
+OverlapPolicy overlap_policy(const std::string& name) {
+  static const std::unordered_set<std::string> no_input = {
+      "aten::gather", "aten::index_select", "aten::take", "aten::masked_select", "aten::cat"};
+  static const std::unordered_set<std::string> no_input_but_self = {
+      "aten::index_add", "aten::scatter", "aten::scatter_add", "aten::scatter_reduce"};
+  if (no_input.count(name)) return OverlapPolicy::kNoInput;
+  if (no_input_but_self.count(name)) return OverlapPolicy::kNoInputButSelf;
+  return OverlapPolicy::kAllowed;
+}
+
+void for_each_tensor(const c10::IValue& value, const std::function<void(const at::Tensor&)>& f) {
+  if (value.isTensor()) {
+    if (value.toTensor().defined()) f(value.toTensor());
+  } else if (value.isTensorList()) {
+    for (const at::Tensor& t : value.toTensorList()) f(t);
+  }
+}
+
+void refuse_overlaps(const c10::FunctionSchema& schema, const torch::jit::Stack& meta_stack) {
+  const OverlapPolicy policy = overlap_policy(schema.name());
+  if (policy == OverlapPolicy::kAllowed) return;
+  const auto& arguments = schema.arguments();
+  for (size_t o = 0; o < arguments.size(); ++o) {
+    if (!arguments[o].is_out() || !meta_stack[o].isTensor()) continue;
+    const at::Tensor& out = meta_stack[o].toTensor();
+    for (size_t i = 0; i < arguments.size(); ++i) {
+      if (arguments[i].is_out() || (i == 0 && policy == OverlapPolicy::kNoInputButSelf)) continue;
+      for_each_tensor(meta_stack[i], [&](const at::Tensor& input) {
+        if (input.device().type() == c10::DeviceType::Meta) at::assert_no_overlap(out, input);
+      });
+    }
+  }
+}
+
 }  // namespace
 
 const c10::KernelFunction* structured_meta_out(const c10::FunctionSchema& schema) {
@@ -117,6 +161,7 @@ void check_out_call(const c10::KernelFunction* meta, const c10::OperatorHandle& 
     if (!value) return;
     meta_stack.push_back(std::move(*value));
   }
+  refuse_overlaps(op.schema(), meta_stack);
   SilentWarnings silent;
   c10::WarningUtils::WarningHandlerGuard guard(&silent);
   if (meta != nullptr) {

@@ -175,3 +175,39 @@ def test_linalg_out_dtype_is_accepted_or_refused_as_on_cpu(name, dtype):
         assert actual[0] is expected[0], (expected, actual)
         if name not in ("legacy_cholesky", "cholesky_inverse"):
             assert actual[1] == expected[1]
+
+
+# Ops that read their inputs while they write out= refuse an out= sharing
+# memory with an input, as CPU does; those that start from a copy of self may
+# write into self.
+index = torch.tensor([[0, 1, 0], [1, 0, 1]])
+OVERLAP_CALLS = {
+    "gather": lambda a: torch.gather(a, 0, index.to(a.device), out=a),
+    "index_select": lambda a: torch.index_select(a, 0, index[0, :2].to(a.device), out=a),
+    "take": lambda a: torch.take(a, index.to(a.device), out=a),
+    "masked_select": lambda a: torch.masked_select(a, a > 1, out=a.view(-1)),
+    "cat": lambda a: torch.cat([a, a], out=a),
+    "index_add_source": lambda a: torch.index_add(a, 0, index[0, :2].to(a.device), a, out=a),
+    "scatter_source": lambda a: torch.scatter(a, 0, index.to(a.device), a, out=a),
+    "index_add_into_self": lambda a: torch.index_add(a, 0, index[0, :2].to(a.device), a.clone(), out=a),
+    "scatter_into_self": lambda a: torch.scatter(a, 0, index.to(a.device), a.clone(), out=a),
+}
+
+
+@needs_backend
+@pytest.mark.parametrize("name", sorted(OVERLAP_CALLS))
+def test_out_sharing_an_input_is_refused_as_on_cpu(name):
+    def outcome_of(device):
+        a = torch.arange(6.0).reshape(2, 3).to(device)
+        try:
+            OVERLAP_CALLS[name](a)
+            return ("ok", a.cpu())
+        except RuntimeError as error:
+            return ("raised", str(error).split("\n")[0])
+
+    expected, actual = outcome_of("cpu"), outcome_of(DEVICE)
+    assert actual[0] == expected[0], (expected, actual)
+    if expected[0] == "ok":
+        torch.testing.assert_close(actual[1], expected[1])
+    else:
+        assert actual[1] == expected[1]
