@@ -129,6 +129,7 @@ void refuse_overlaps(const c10::FunctionSchema& schema, const torch::jit::Stack&
   for (size_t o = 0; o < arguments.size(); ++o) {
     if (!arguments[o].is_out() || !meta_stack[o].isTensor()) continue;
     const at::Tensor& out = meta_stack[o].toTensor();
+    if (out.device().type() == c10::DeviceType::Meta) at::assert_no_internal_overlap(out);
     for (size_t i = 0; i < arguments.size(); ++i) {
       if (arguments[i].is_out() || (i == 0 && policy == OverlapPolicy::kNoInputButSelf)) continue;
       for_each_tensor(meta_stack[i], [&](const at::Tensor& input) {

@@ -191,6 +191,8 @@ OVERLAP_CALLS = {
     "scatter_source": lambda a: torch.scatter(a, 0, index.to(a.device), a, out=a),
     "index_add_into_self": lambda a: torch.index_add(a, 0, index[0, :2].to(a.device), a.clone(), out=a),
     "scatter_into_self": lambda a: torch.scatter(a, 0, index.to(a.device), a.clone(), out=a),
+    "gather_into_expanded": lambda a: torch.gather(a, 0, index.to(a.device), out=a[:1].expand(2, 3)),
+    "take_into_expanded": lambda a: torch.take(a, index[0].to(a.device), out=a[0, :1].expand(3)),
 }
 
 
