@@ -181,7 +181,8 @@ bool out_dtype_must_match(const std::string& rule_name) {
   // (tests/python/test_out_checks.py keeps them honest).
   static const std::unordered_set<std::string> names = {
       "index_select", "take", "nan_to_num", "logcumsumexp", "histc", "searchsorted", "bucketize",
-      "conj_physical", "log_sigmoid_forward", "linalg_solve_triangular", "ormqr",
+      "conj_physical", "log_sigmoid_forward", "complex", "polar", "linalg_solve_triangular",
+      "ormqr",
       // values and indices
       "sort", "kthvalue", "median", "nanmedian", "mode", "cummax", "cummin"};
   return names.count(rule_name) != 0;

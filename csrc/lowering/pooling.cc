@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "lowering/along_dim.h"
-#include "lowering/promotion.h"
 #include "lowering/dtype_names.h"
+#include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -37,17 +37,26 @@ std::string list_text(const std::vector<int64_t>& v) {
   return text + "]";
 }
 
+// Which dims CPU's kernels require to be non-empty: plain pooling every dim
+// but the batch (channels too, also of an unbatched input), adaptive max
+// pooling every dim but the first, adaptive average pooling the spatial ones.
+enum class PositiveDims { kAllButBatch, kAllButFirst, kSpatial };
+
 // The input's spatial dims are its last `spatial`; before them come batch
 // and channel (or channel alone, unbatched).
-void check_input(Builder& b, Value input, size_t spatial, const std::string& op) {
+void check_input(Builder& b, Value input, size_t spatial, const std::string& op,
+                 PositiveDims positive = PositiveDims::kAllButBatch) {
   const auto rank = static_cast<size_t>(b.rank(input));
   if (rank != spatial + 1 && rank != spatial + 2) {
     throw InvalidArgument(op + ": Expected " + std::to_string(spatial + 1) + "D or " +
                           std::to_string(spatial + 2) + "D input tensor, but got " +
                           b.type(input).to_string());
   }
+  size_t first = rank - spatial;
+  if (positive == PositiveDims::kAllButFirst) first = 1;
+  if (positive == PositiveDims::kAllButBatch) first = rank == spatial + 2 ? 1 : 0;
   const std::vector<int64_t>& dims = b.dims(input);
-  for (size_t d = rank - spatial; d < rank; ++d) {
+  for (size_t d = first; d < rank; ++d) {
     if (dims[d] == 0) {
       throw InvalidArgument(op +
                             ": Expected input's non-batch dimensions to have positive length,"
@@ -434,8 +443,8 @@ AdaptiveTaps adaptive_taps(int64_t in, int64_t out) {
 }
 
 std::vector<int64_t> read_output_size(Builder& b, const OpCall& call, Value input, size_t spatial,
-                                      const std::string& op) {
-  check_input(b, input, spatial, op);
+                                      const std::string& op, PositiveDims positive) {
+  check_input(b, input, spatial, op, positive);
   const std::vector<int64_t>& size = call.ints(1);
   if (size.size() != spatial) {
     throw InvalidArgument(op + ": output_size must be " + std::to_string(spatial) + ", got " +
@@ -503,7 +512,8 @@ std::optional<Value> adaptive_avg_pool3d_rounded(Builder& b, Value input,
 std::vector<Value> adaptive_avg_pool(Builder& b, const OpCall& call, size_t spatial,
                                      const char* op) {
   const Value input = call.tensor(0).value;
-  const std::vector<int64_t> size = read_output_size(b, call, input, spatial, op);
+  const std::vector<int64_t> size =
+      read_output_size(b, call, input, spatial, op, PositiveDims::kSpatial);
   const ElementType type = b.element_type(input);
   if (!stablehlo::is_floating(type)) throw_no_kernel(op, type);
   if (spatial == 3) {
@@ -573,7 +583,8 @@ std::vector<Value> adaptive_avg_pool3d_backward_rule(Builder& b, const OpCall& c
 std::vector<Value> adaptive_max_pool(Builder& b, const OpCall& call, size_t spatial,
                                      const char* op) {
   const Value input = call.tensor(0).value;
-  const std::vector<int64_t> size = read_output_size(b, call, input, spatial, op);
+  const std::vector<int64_t> size =
+      read_output_size(b, call, input, spatial, op, PositiveDims::kAllButFirst);
   if (!stablehlo::is_floating(b.element_type(input))) throw_no_kernel(op, b.element_type(input));
   Value values = input;
   Value indices = spatial_index(b, b.dims(input), spatial);

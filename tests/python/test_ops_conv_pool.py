@@ -266,3 +266,23 @@ def test_pool_errors():
     check_raises(lambda x: F.avg_pool2d(x, 2, stride=0), x)
     check_raises(lambda x: F.max_pool2d(x, 2), make((4,), torch.float32))
     check_raises(lambda x: F.adaptive_avg_pool2d(x, (1, 2, 3)), x)
+
+
+# Which empty dims each pooling accepts is CPU's: plain pooling refuses any
+# empty dim but the batch (channels of an unbatched input too), adaptive max
+# pooling any but the first, adaptive average pooling only empty spatial dims.
+EMPTY_POOL_SHAPES = [(0, 3, 3), (2, 0, 3, 3), (0, 3, 3, 3), (1, 0, 2, 2, 2), (0, 2, 2, 2), (2, 2, 0, 3)]
+EMPTY_POOLS = {
+    "max_pool2d": lambda x: F.max_pool2d(x, 1),
+    "max_pool3d": lambda x: F.max_pool3d(x, 1),
+    "avg_pool3d": lambda x: F.avg_pool3d(x, 1),
+    "adaptive_max_pool2d": lambda x: F.adaptive_max_pool2d(x, 1),
+    "adaptive_max_pool3d": lambda x: F.adaptive_max_pool3d(x, 1),
+    "adaptive_avg_pool2d": lambda x: F.adaptive_avg_pool2d(x, 1),
+}
+
+
+@pytest.mark.parametrize("shape", EMPTY_POOL_SHAPES, ids=str)
+@pytest.mark.parametrize("name", sorted(EMPTY_POOLS))
+def test_pooling_empty_dims_as_on_cpu(name, shape):
+    check(EMPTY_POOLS[name], torch.zeros(shape))
