@@ -20,8 +20,10 @@ widened by the OpInfo's own `toleranceOverride`/`precisionOverride` where it has
 Each sample is run again as `sample.noncontiguous()`. At float32, for OpInfos that
 support autograd, `torch.autograd.grad` of the sum of the differentiable outputs against
 the inputs that require grad is compared too. The first failure ends the row. Ops whose
-CPU results change with the seed (RNG ops) and `empty*` ops are compared by shape and
-dtype only. Unstable `sort`/`argsort` and `topk`, which PyTorch lets order equal elements
+CPU results change with the seed, or whose calls reach an ATen op tagged
+`nondeterministic_seeded` (RNG ops, also where the OpInfo seeds them itself), and `empty*`
+ops are compared by shape and dtype only (values and gradients). A row whose every sample
+CPU rejects fails: nothing was compared. Unstable `sort`/`argsort` and `topk`, which PyTorch lets order equal elements
 either way, are compared with CPU's stable order (sort, argsort) or by checking that the
 indices point at CPU's values (topk). `tensor_split`'s index tensor stays on the CPU, as
 PyTorch requires. Tensors move with their whole storage, which `as_strided` reads. A
