@@ -348,6 +348,9 @@ def check_row(op, dtype_name, max_samples=None):
             try:
                 call(op, samples[0])
             except Exception as cpu_error:  # noqa: BLE001
+                if "only supported on CUDA" in str(cpu_error):
+                    return ("unsupported", "a CUDA-only OpInfo (jiterator): CPU cannot run it, so "
+                            "there is no reference", checked, total)
                 return ("fail", f"CPU rejects every sample, so nothing was compared "
                         f"(forward #0: {describe(cpu_error)})", checked, total)
         if dtype == torch.float32 and op.supports_autograd:

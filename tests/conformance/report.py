@@ -33,7 +33,7 @@ States: `native` passes with the CPU fallback off; `fallback` failed natively wi
 NotImplementedError and passes with `TORCH_PJRT_CPU_FALLBACK=1` (second pass; the reason
 names the missing rule); `fail` (first failure); `unsupported` (what XLA cannot
 express: sparse layouts, as XLA buffers are dense, and ComplexHalf, as StableHLO has no
-complex type with 16-bit parts). Each row runs in a worker subprocess with a per-row timeout; a
+complex type with 16-bit parts; and the CUDA-only jiterator OpInfos, which CPU cannot run). Each row runs in a worker subprocess with a per-row timeout; a
 hang or a crash fails the row with "timeout" or "crashed".
 
 Core ATen probe (tests/conformance/core_aten.py): for every overload tagged
