@@ -137,10 +137,9 @@ void finish_returns(const OpPlan& plan, torch::jit::Stack* stack, size_t first,
         TORCH_CHECK(c10::canCast(result.scalar_type(), out.scalar_type()), "result type ",
                     result.scalar_type(), " can't be cast to the desired output type ",
                     out.scalar_type());
-        TORCH_CHECK(
-            !out_dtype_must_match(plan.rule_name) || result.scalar_type() == out.scalar_type(),
-            plan.qualified_name, ": expected out tensor to have dtype ", result.scalar_type(),
-            ", but got ", out.scalar_type(), " instead");
+        TORCH_CHECK(!plan.exact_out_dtype || result.scalar_type() == out.scalar_type(),
+                    plan.qualified_name, ": expected out tensor to have dtype ",
+                    result.scalar_type(), ", but got ", out.scalar_type(), " instead");
         at::native::resize_output(out, result.sizes());
         out.copy_(result);
         outs.emplace_back(out);

@@ -133,8 +133,10 @@ OpPlan make_plan(const c10::FunctionSchema& schema) {
   }
   plan.rule_name = name;
   plan.rule = lowering::rule_table().find(name);
-  if (plan.form == OpForm::kOut && plan.rule != nullptr)
+  if (plan.form == OpForm::kOut && plan.rule != nullptr) {
     plan.meta_out = structured_meta_out(schema);
+    plan.exact_out_dtype = out_dtype_must_match(plan.rule_name);
+  }
 
   for (size_t i : functional_order(schema, plan)) {
     const c10::Argument& argument = schema.arguments()[i];

@@ -59,6 +59,8 @@ struct OpPlan {
   // out= overloads of structured ops: torch's C++ meta function, which makes
   // CPU's shape, dtype and out= checks (see out_checks.h).
   const c10::KernelFunction* meta_out = nullptr;
+  // out= whose dtype must equal the result's (see out_dtype_must_match).
+  bool exact_out_dtype = false;
   // Schema position of a `bool[] output_mask` (the backward ops): a result
   // whose entry is false is returned undefined, as CPU returns it.
   std::optional<size_t> output_mask_arg;

@@ -221,16 +221,11 @@ def compare_cpu(a, b):
 
 
 def stable_order_expected(op, sample):
-    """CPU's result with ties in their stable order, or None when the order of
-    ties is fixed by the call (stable=True) or the op is not one that leaves it open."""
-    if op.name not in TIES_IN_ANY_ORDER or sample.kwargs.get("stable"):
-        return None
-    if op.name == "topk":
-        return None  # no stable option; checked by gathering instead
+    """CPU's result of sort/argsort with its ties in their stable order."""
     return op(sample.input, *sample.args, **{**sample.kwargs, "stable": True})
 
 
-def check_topk_ties(actual, sample, where):
+def check_topk_ties(actual, sample):
     """topk's indices point at its values, which must equal CPU's."""
     values, indices = actual
     dim = sample.args[1] if len(sample.args) > 1 else sample.kwargs.get("dim", -1)
@@ -263,7 +258,7 @@ def check_forward(op, sample, rtol, atol, where):
             if op.name == "topk":
                 compare(actual[0], expected[0], rtol, atol, f"{where} values")
                 try:
-                    check_topk_ties(actual, sample, where)
+                    check_topk_ties(actual, sample)
                 except AssertionError as e:
                     raise Mismatch(f"{where}: indices do not point at the values: {one_line(e, 150)}") from None
             else:
