@@ -3,11 +3,13 @@
 Dynamo captures the Python program, AOTAutograd turns each captured piece
 into functional ATen graphs (a forward and, when gradients are needed, a
 backward). Each graph runs through the same kernels and lowering rules as
-eager mode, inside a graph scope of the runtime: its ops join one pending
-trace instead of running one by one, and the scope's end runs that trace as
-one program. The program is compiled once, found by its structural hash on
-later calls (and, across processes, in the on-disk cache), so a compiled
-forward is one execution. Run-time values (RNG keys, scalars) stay program
+eager mode, inside a graph scope of the runtime: its ops join a pending trace
+instead of running one by one. In strict and debug mode the scope's end runs
+that trace as one program, so a compiled forward is one execution; in fused
+mode the trace goes on after the scope like fused eager's, so the graphs of a
+training step and the eager ops between them run as one program per step.
+Programs are compiled once and found by their structural hash on later calls
+(and, across processes, in the on-disk cache). Run-time values (RNG keys, scalars) stay program
 inputs, so the same seed gives the same numbers as eager mode.
 
 Guards, graph breaks, `dynamic=`, `mark_dynamic` and `torch.compiler.reset()`
@@ -23,7 +25,7 @@ from . import _C
 
 
 class graph_scope:
-    """Ops inside join one program, run when the scope closes."""
+    """Ops inside join one pending trace; the loop detector never cuts it."""
 
     def __enter__(self):
         _C._begin_graph()

@@ -112,10 +112,20 @@ uint64_t PendingTrace::range_hash(size_t begin, size_t end) const {
 }
 
 bool PendingTrace::closes_loop(uint64_t signature_hash) {
+  positions_[signature_hash].push_back(op_names_.size() - 1);
+  return iteration_ends_here(signature_hash);
+}
+
+void PendingTrace::graph_ended() {
+  std::lock_guard<std::recursive_mutex> lock(mutex_);
+  if (op_names_.empty() || loop_closed_) return;
+  if (iteration_ends_here(last_signature_hash_)) loop_closed_ = true;
+}
+
+bool PendingTrace::iteration_ends_here(uint64_t signature_hash) {
   const size_t n = op_names_.size();
   const size_t position = n - 1;
-  std::vector<size_t>& seen = positions_[signature_hash];
-  seen.push_back(position);
+  const std::vector<size_t>& seen = positions_[signature_hash];
   if (n < kMinLoopOps) return false;
   // The ops since the last flush are those the last flush ran: the next
   // iteration of a loop whose previous one ended in a flush (a host read, a
@@ -186,8 +196,15 @@ void PendingTrace::finish_op(std::string_view name, std::string_view signature) 
   op_names_.emplace_back(name);
   prefix_hashes_.push_back(prefix_hashes_.back() * kHashBase + signature_hash);
   while (powers_.size() < prefix_hashes_.size()) powers_.push_back(powers_.back() * kHashBase);
-  // A compiled graph is one program: nothing inside it closes a loop.
-  const bool loop = !runtime_.in_graph() && closes_loop(signature_hash);
+  // A loop iteration never ends inside a compiled graph: its ops are only
+  // recorded, and graph_ended() asks at the graph's last op.
+  bool loop = false;
+  if (runtime_.in_graph()) {
+    positions_[signature_hash].push_back(op_names_.size() - 1);
+    last_signature_hash_ = signature_hash;
+  } else {
+    loop = closes_loop(signature_hash);
+  }
   if (static_cast<int64_t>(op_names_.size()) >= runtime_.options().fused_max_ops) {
     flush("max_ops");
   } else if (loop) {

@@ -70,6 +70,12 @@ class PendingTrace {
   // then and every iteration's program has the same outputs.
   void begin_op();
 
+  // Fused mode: a compiled graph's ops joined this trace (they are not cut
+  // apart by the loop detector); its end is where a step made of graphs (a
+  // compiled forward, backward and optimizer update) can close an iteration,
+  // so such a step runs as one program like an eager one.
+  void graph_ended();
+
   // Runs what is pending (nothing when nothing is); `reason` is counted as
   // flush::<reason>. A failure marks the pending values failed and throws.
   void flush(const std::string& reason);
@@ -99,6 +105,8 @@ class PendingTrace {
                                                 std::vector<size_t>& positions);
   // Whether the op just finished closes a loop iteration (see finish_op).
   bool closes_loop(uint64_t signature_hash);
+  // The loop tests of closes_loop for the last op, whose position is recorded.
+  bool iteration_ends_here(uint64_t signature_hash);
   uint64_t range_hash(size_t begin, size_t end) const;
   // A trace flushed for another reason than a closed iteration (a host read
   // once per epoch) that ends in a repetition: its period becomes the known
@@ -125,7 +133,8 @@ class PendingTrace {
   std::vector<uint64_t> prefix_hashes_{0};
   std::vector<uint64_t> powers_{1};
   std::unordered_map<uint64_t, std::vector<size_t>> positions_;  // signature hash -> op indices
-  bool loop_closed_ = false;  // the last op closed a loop iteration
+  bool loop_closed_ = false;          // the last op closed a loop iteration
+  uint64_t last_signature_hash_ = 0;  // of the last op recorded inside a graph
   // The op count and sequence hash of the last flushed trace.
   size_t previous_ops_ = 0;
   uint64_t previous_hash_ = 0;

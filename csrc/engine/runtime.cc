@@ -105,23 +105,31 @@ PendingTrace& Runtime::pending(int device_index) {
   return *trace;
 }
 
-void Runtime::flush_all(const std::string& reason) {
+std::vector<PendingTrace*> Runtime::all_traces() {
   std::vector<PendingTrace*> traces;
-  {
-    std::lock_guard<std::mutex> lock(traces_mutex_);
-    for (auto& trace : traces_) {
-      if (trace) traces.push_back(trace.get());
-    }
+  std::lock_guard<std::mutex> lock(traces_mutex_);
+  for (auto& trace : traces_) {
+    if (trace) traces.push_back(trace.get());
   }
-  for (PendingTrace* trace : traces) trace->flush(reason);
+  return traces;
+}
+
+void Runtime::flush_all(const std::string& reason) {
+  for (PendingTrace* trace : all_traces()) trace->flush(reason);
 }
 
 void Runtime::begin_graph() {
-  flush_all("graph_start");
+  if (options_.mode != EagerMode::kFused) flush_all("graph_start");
   ++graph_scopes_;
 }
 
 void Runtime::end_graph() {
+  if (options_.mode == EagerMode::kFused) {
+    if (--graph_scopes_ == 0) {
+      for (PendingTrace* trace : all_traces()) trace->graph_ended();
+    }
+    return;
+  }
   // The scope ends even when the graph's program fails, so later ops run as
   // the eager mode says.
   struct Leave {

@@ -47,9 +47,13 @@ class Runtime {
   // torch.compile(backend="tpu") runs in any mode.
   bool in_graph() const { return graph_scopes_.load() > 0; }
   bool fusing() const { return options_.mode == EagerMode::kFused || in_graph(); }
-  // A compiled graph runs between these: what was pending runs first, so the
-  // graph's ops make up one program of their own (found in the cache on later
-  // calls), which end_graph() runs. Loop detection does not cut a graph.
+  // A compiled graph runs between these. In strict and debug mode, what was
+  // pending runs first, so the graph's ops make up one program of their own
+  // (found in the cache on later calls), which end_graph() runs. In fused
+  // mode the graph's ops join the pending trace like eager ops, so a step of
+  // several graphs (forward, backward, optimizer) and the eager ops between
+  // them (backward()'s seed) is one program; loop detection cuts a step only
+  // at a graph's end (PendingTrace::graph_ended).
   void begin_graph();
   void end_graph();
   Metrics& metrics() { return metrics_; }
@@ -83,6 +87,7 @@ class Runtime {
   void synchronize();
 
  private:
+  std::vector<PendingTrace*> all_traces();
   RuntimeOptions options_;
   Metrics metrics_;
   std::unique_ptr<pjrt::Client> client_;

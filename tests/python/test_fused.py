@@ -266,6 +266,53 @@ def test_training_without_host_reads_still_runs_in_programs_per_step():
     assert sum(compiles[first + 2:]) == 0, compiles
 
 
+def test_compiled_training_steps_join_the_trace_and_run_one_program_per_step():
+    # torch.compile makes a step three graphs (forward, backward, AdamW's
+    # update) with backward()'s seed running eagerly between them. In fused
+    # mode they all join the pending trace and the loop detector cuts only at
+    # a graph's end, so a compiled step is one program, as an eager one is.
+    code = """
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 64), nn.GELU(), nn.Linear(64, 10))
+        cpu_model = __import__("copy").deepcopy(model)
+        model = model.to("tpu")
+        g = torch.Generator().manual_seed(1)
+        inputs = torch.randn(128, 32, generator=g)
+        labels = (inputs @ torch.randn(32, 10, generator=g)).argmax(dim=1)
+
+        def step(model, optimizer, x, y):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss.detach()
+
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-2)
+        cpu_optimizer = torch.optim.AdamW(cpu_model.parameters(), lr=1e-2, weight_decay=1e-2)
+        compiled_step = torch.compile(step, backend="tpu")
+        x, y = inputs.to("tpu"), labels.to("tpu")
+        losses, cpu_losses, per_step = [], [], []
+        for _ in range(16):
+            before = counters()
+            losses.append(compiled_step(model, optimizer, x, y))
+            per_step.append([delta(before, "executions"), delta(before, "compiles")])
+            cpu_losses.append(step(cpu_model, cpu_optimizer, inputs, labels))
+        same(torch.stack(losses), torch.stack(cpu_losses), rtol=1e-4, atol=1e-5)
+        # Adam divides by the root of a near-zero second moment where a ReLU
+        # unit is dead, so a rounding difference there moves a weight by up
+        # to lr per step (strict mode's compiled step shows the same).
+        for p, q in zip(model.parameters(), cpu_model.parameters()):
+            same(p.detach(), q.detach(), rtol=1e-3, atol=5e-3)
+        print(json.dumps(per_step))
+    """
+    per_step = run_fused(code, TORCH_PJRT_FUSED_MAX_OPS="1024")
+    executions = [e for e, _ in per_step]
+    compiles = [c for _, c in per_step]
+    first = next(i for i, e in enumerate(executions) if e)
+    assert executions[first + 1:] == [1] * (len(executions) - first - 1), executions
+    assert sum(compiles[first + 2:]) == 0, compiles
+
+
 def test_a_loop_closed_step_reuses_the_program_a_synchronized_step_compiled():
     # synchronize() after a step keeps its gradients live, so they are outputs;
     # when the loop detector closes the same step at the next step's first op,
