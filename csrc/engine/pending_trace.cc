@@ -314,9 +314,9 @@ void PendingTrace::flush(const std::string& reason) {
     }
     std::vector<std::shared_ptr<DeviceBuffer>> outputs =
         runtime_.execute(*executable, arguments, device_index_);
-    for (size_t j = 0; j < targets.size(); ++j) {
-      targets[j]->result = std::move(outputs[positions[j]]);
-    }
+    // Not moved: two results may be one value (a rule that returns the same
+    // value for two outputs), which a reused program gives as one output.
+    for (size_t j = 0; j < targets.size(); ++j) targets[j]->result = outputs[positions[j]];
     if (check_sites) {
       runtime_.checks().add(std::move(outputs[positions[targets.size()]]), check_sites);
     }

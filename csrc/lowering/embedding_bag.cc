@@ -160,12 +160,6 @@ void check_index_values(Builder& b, const OpCall& call, Value indices, Value off
   }
 }
 
-// The same values as `x` under a result of its own: a rule's results must be
-// distinct values even where CPU's outputs are equal.
-Value separate_copy(Builder& b, Value x) {
-  return b.emit("stablehlo.convert", {x}, {b.type(x)})[0];
-}
-
 // _embedding_bag and _embedding_bag_forward_only: (output, offset2bag,
 // bag_size, max_indices). The three index outputs follow CPU's kernels, whose
 // shapes differ by path: in sum mode the fast path (float, half or bfloat16
@@ -324,7 +318,7 @@ std::vector<Value> embedding_bag_rule(Builder& b, const OpCall& call) {
     max_indices = b.zeros(TensorType{index_type, {bag_size_count}});
   } else {
     bag_size = b.convert(counts, index_type);
-    if (mode == kMean) max_indices = separate_copy(b, bag_size);
+    if (mode == kMean) max_indices = bag_size;
   }
   return {output, offset2bag, bag_size, max_indices};
 }

@@ -313,6 +313,24 @@ def test_compiled_training_steps_join_the_trace_and_run_one_program_per_step():
     assert sum(compiles[first + 2:]) == 0, compiles
 
 
+def test_one_value_for_two_outputs_survives_a_reused_program():
+    # embedding_bag's mean mode gives bag_size as its max_indices too: one
+    # value, two results. The second run reuses the first one's program,
+    # which has that value once among its outputs; both tensors get it.
+    code = """
+        w = torch.randn(10, 3)
+        idx, off = torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]), torch.tensor([0, 4])
+        expected = torch.ops.aten._embedding_bag(w, idx, off, False, 1)
+        for _ in range(3):
+            out = torch.ops.aten._embedding_bag(w.to("tpu"), idx.to("tpu"), off.to("tpu"), False, 1)
+            torch.tpu.synchronize()
+            for actual, wanted in zip(out, expected):
+                same(actual, wanted)
+        print(json.dumps("ok"))
+    """
+    assert run_fused(code) == "ok"
+
+
 def test_a_loop_closed_step_reuses_the_program_a_synchronized_step_compiled():
     # synchronize() after a step keeps its gradients live, so they are outputs;
     # when the loop detector closes the same step at the next step's first op,
