@@ -112,6 +112,23 @@ def test_errors():
     check_raises(lambda x: F.elu(x, inplace=True), make((3,), torch.int64))
 
 
+@pytest.mark.parametrize("lambd", [-1.0, -1e-30, math.nan, math.inf, 1e5])
+def test_softshrink_lambda_out_of_range(lambd):
+    # CPU wants 0 <= lambda <= the largest value of the input's dtype.
+    for dtype in [torch.float32, torch.float16, torch.bfloat16, torch.float64]:
+        x = make((3,), dtype)
+        try:
+            F.softshrink(x, lambd)
+        except RuntimeError:
+            error = check_raises(F.softshrink, x, lambd)
+            if DEVICE != "cpu":
+                assert "softshrink: lambda must be in range [0, " in str(error)
+            check_raises(lambda x, out: torch._C._nn.softshrink(x, lambd, out=out), x, torch.empty(3, dtype=dtype))
+        else:
+            check_op(F.softshrink, x, lambd)
+    check_op(F.softshrink, make((3,), torch.float32), -0.0)
+
+
 # ---------------------------------------------------------------- backward
 
 

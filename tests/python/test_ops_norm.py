@@ -156,6 +156,19 @@ def test_group_norm_errors():
     check_raises(lambda x: F.group_norm(x, 2, torch.ones(5, device=x.device)), x)
 
 
+def test_native_group_norm_wants_a_dense_input():
+    # CPU's kernel reads the input as one dense buffer in its suggested memory
+    # format; group_norm makes it so first, a direct call must bring it so.
+    call = lambda x: native_group_norm(x, None, None, 2, 6, 6, 3, 1e-5)
+    for x in [make((2, 6, 6), torch.float32, noncontiguous=True),
+              make((2, 6, 6), torch.float32).transpose(1, 2).contiguous().transpose(1, 2)]:
+        error = check_raises(call, x)
+        if DEVICE != "cpu":
+            assert "native_group_norm: expected the input to be contiguous" in str(error)
+    channels_last = make((2, 6, 3, 2), torch.float32).contiguous(memory_format=torch.channels_last)
+    check_op(call, channels_last)
+
+
 @needs_backend
 @pytest.mark.parametrize("affine", [False, True])
 def test_group_norm_gradients(affine):

@@ -280,6 +280,23 @@ def test_bernoulli_functional_forms():
     assert (z[:, 0] == 0).all() and (z[:, 1] == 1).all()
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.float16], ids=str)
+def test_bernoulli_out_takes_any_dtype(dtype):
+    # As on CPU, out= is filled in place in its own dtype (no float -> int cast
+    # check) and takes p's shape, whatever it had.
+    p = to_device(torch.tensor([0.0, 1.0]).repeat(500, 1))
+    out = torch.empty(3, dtype=dtype, device=DEVICE)
+    result = torch.bernoulli(p, out=out)
+    assert result is out and out.dtype == dtype and out.shape == (500, 2)
+    out = out.cpu()
+    assert (out[:, 0] == 0).all() and (out[:, 1] == 1).all()
+    half = sample(lambda: torch.bernoulli(to_device(torch.full((N,), 0.5, dtype=torch.float64)),
+                                          out=torch.empty(0, dtype=dtype, device=DEVICE)))
+    assert half.dtype == dtype and abs(half.double().mean().item() - 0.5) < 0.01
+    raises_like_cpu(lambda d: torch.bernoulli(torch.ones(3, dtype=torch.int64, device=d),
+                                              out=torch.empty(3, device=d)))
+
+
 @pytest.mark.parametrize("dtype,top", [(torch.float32, 2**24), (torch.float64, 2**53),
                                        (torch.bfloat16, 2**8), (torch.int64, 2**63 - 1),
                                        (torch.int32, 2**31 - 1), (torch.uint8, 255),
