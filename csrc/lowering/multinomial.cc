@@ -154,7 +154,8 @@ class Draws {
 
   // Exp(1) as -log(1 - u), with u from all the draw's bits: a short clock,
   // the one that wins the race, keeps its resolution down to 2^-32 (2^-64 in
-  // f64). Never 0, so no weight divided by it is NaN.
+  // f64). Held above 0, so no weight divided by it is NaN or inf; a u that
+  // rounds up to 1 gives an infinite clock, which only loses.
   Value exponential(Builder& b, const std::vector<int64_t>& dims, ElementType type) {
     Value bits = draw(b, dims, type);
     const int width = static_cast<int>(stablehlo::byte_width(b.element_type(bits))) * 8;
@@ -178,7 +179,7 @@ class Draws {
   Value state_;
 };
 
-// table [rows, n] read at index [rows, m], each row in its own row.
+// table [rows, n] read at index [rows, m]: each index row reads its own table row.
 Value take_rows(Builder& b, Value table, Value index) {
   const int64_t rows = b.dims(table)[0], n = b.dims(table)[1], m = b.dims(index)[1];
   Value flat_index =
@@ -194,8 +195,8 @@ Value take_rows(Builder& b, Value table, Value index) {
 }
 
 // The weights divided by their row's largest: the running sums stay below the
-// category count and the race's keys p / E finite (but for E == 0), where large
-// weights would overflow to inf and lose all order.
+// category count and the race's keys p / E finite, where large weights would
+// overflow to inf and lose all order.
 Value scaled_to_row_max(Builder& b, Value p, const WeightClasses& c) {
   const std::vector<int64_t>& dims = b.dims(p);
   const ElementType type = b.element_type(p);
