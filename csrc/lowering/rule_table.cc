@@ -78,6 +78,7 @@ const RuleTable& rule_table() {
     add_segment_reduce_rules(t);
     add_ctc_loss_rules(t);
     add_integer_bit_rules(t);
+    add_multinomial_rules(t);
     return t;
   }();
   return table;

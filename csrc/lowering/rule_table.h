@@ -104,5 +104,6 @@ void add_embedding_bag_rules(RuleTable& table);
 void add_segment_reduce_rules(RuleTable& table);
 void add_ctc_loss_rules(RuleTable& table);
 void add_integer_bit_rules(RuleTable& table);
+void add_multinomial_rules(RuleTable& table);
 
 }  // namespace torch_pjrt::lowering
