@@ -218,8 +218,8 @@ Value extreme_value(Builder& b, ElementType type, bool lowest) {
 Value reduce_with(Builder& b, Value x, Value init, const std::vector<int64_t>& dims, BinaryOp op) {
   const bool extreme = op == BinaryOp::kMaximum || op == BinaryOp::kMinimum;
   return b.reduce(x, init, dims, [op, extreme](Builder& rb, const std::vector<Value>& args) {
-    return std::vector<Value>{extreme ? nan_propagating(rb, op, args[0], args[1])
-                                      : rb.binary(op, args[0], args[1])};
+    if (extreme) return extremum_reducer(rb, op, args);
+    return std::vector<Value>{rb.binary(op, args[0], args[1])};
   });
 }
 

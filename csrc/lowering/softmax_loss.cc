@@ -17,6 +17,7 @@
 
 #include "lowering/broadcast.h"
 #include "lowering/dtype_names.h"
+#include "lowering/nan_extremum.h"
 #include "lowering/op_call.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
@@ -46,6 +47,7 @@ Value reduce_kept(Builder& b, Value x, const std::vector<int64_t>& dims, BinaryO
   const ElementType type = b.element_type(x);
   Value reduced =
       b.reduce(x, b.constant(init, type), dims, [op](Builder& rb, const std::vector<Value>& args) {
+        if (op == BinaryOp::kMaximum) return extremum_reducer(rb, op, args);
         return std::vector<Value>{rb.binary(op, args[0], args[1])};
       });
   std::vector<int64_t> kept = b.dims(x);
