@@ -22,6 +22,7 @@
 
 #include "lowering/along_dim.h"
 #include "lowering/dtype_names.h"
+#include "lowering/max_pick.h"
 #include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
@@ -177,9 +178,8 @@ Value lowest(Builder& b, ElementType type) {
   }
 }
 
-// Of two (value, index) candidates, the one PyTorch's loop keeps: NaN beats
-// numbers (the later NaN wins), else the larger value (the earlier index on a
-// tie). Works elementwise on tensors and on 0-d region arguments alike.
+}  // namespace
+
 std::pair<Value, Value> pick_max(Builder& b, Value av, Value ai, Value bv, Value bi) {
   auto cmp = [&](ComparisonDirection dir, Value x, Value y) { return b.compare(dir, x, y); };
   Value a_wins = b.binary(stablehlo::BinaryOp::kOr, cmp(ComparisonDirection::kGT, av, bv),
@@ -197,8 +197,6 @@ std::pair<Value, Value> pick_max(Builder& b, Value av, Value ai, Value bv, Value
   return {b.select(a_wins, av, bv), b.select(a_wins, ai, bi)};
 }
 
-// Flat spatial index of every element (h * W + w), broadcast over the
-// leading dims.
 Value spatial_index(Builder& b, const std::vector<int64_t>& dims, size_t spatial) {
   const std::vector<int64_t> plane(dims.end() - static_cast<int64_t>(spatial), dims.end());
   int64_t count = 1;
@@ -209,6 +207,8 @@ Value spatial_index(Builder& b, const std::vector<int64_t>& dims, size_t spatial
     mapping.push_back(static_cast<int64_t>(dims.size() - spatial + i));
   return b.broadcast_in_dim(flat, dims, mapping);
 }
+
+namespace {
 
 void check_max_pool_dtype(ElementType type, const char* kernel) {
   if (type == ElementType::kPred || stablehlo::is_complex(type)) throw_no_kernel(kernel, type);

@@ -1,5 +1,6 @@
 // Random sampling: uniform_, normal_ (and its functional forms), bernoulli,
-// random_, exponential_, log_normal_, cauchy_, geometric_.
+// random_, exponential_, log_normal_, cauchy_, geometric_, randperm, and the
+// ops that sample while they compute: native_dropout, rrelu_with_noise.
 //
 // Every call gets a fresh u64[2] key (the Generator argument, always last) and
 // draws bits with stablehlo.rng_bit_generator (THREE_FRY). The values cannot
@@ -15,6 +16,7 @@
 
 #include "lowering/broadcast.h"
 #include "lowering/dtype_names.h"
+#include "lowering/promotion.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -576,6 +578,147 @@ std::vector<Value> randperm_rule(Builder& b, const OpCall& call) {
   return {b.convert(sorted[1], type)};
 }
 
+// --- rrelu -----------------------------------------------------------------------
+
+// The eval-mode slope (lower + upper) / 2. The forward adds the bounds as
+// tensors: two integer bounds make an integer sum, which true division turns
+// into `integer_quotient` (the default float type). The backward adds them as
+// doubles (no integer_quotient).
+Value mean_slope(Builder& b, Value lower, Value upper,
+                 std::optional<ElementType> integer_quotient = std::nullopt) {
+  if (integer_quotient && is_integral(b.element_type(lower)) &&
+      is_integral(b.element_type(upper))) {
+    Value sum = b.add(b.convert(lower, ElementType::kS64), b.convert(upper, ElementType::kS64));
+    return b.div(b.convert(sum, *integer_quotient), b.constant(2.0, *integer_quotient));
+  }
+  Value sum = b.add(b.convert(lower, ElementType::kF64), b.convert(upper, ElementType::kF64));
+  return b.div(sum, b.constant(2.0, ElementType::kF64));
+}
+
+// leaky_relu(x, slope) in x's opmath type.
+Value leaky(Builder& b, Value x, Value slope) {
+  const std::vector<int64_t>& dims = b.dims(x);
+  Value s = b.broadcast_in_dim(b.convert(slope, b.element_type(x)), dims, {});
+  return b.select(b.compare(ComparisonDirection::kGT, x, b.zeros(b.type(x))), x, b.mul(x, s));
+}
+
+Value any_of(Builder& b, Value pred) {
+  std::vector<int64_t> all(static_cast<size_t>(b.rank(pred)));
+  for (size_t d = 0; d < all.size(); ++d) all[d] = static_cast<int64_t>(d);
+  return b.reduce(pred, b.constant(0, ElementType::kPred), all,
+                  [](Builder& r, const std::vector<Value>& args) {
+                    return std::vector<Value>{r.binary(BinaryOp::kOr, args[0], args[1])};
+                  });
+}
+
+// A failed CHECK of CPU's, reported as the device sees it.
+DeviceCheck failed_check(Builder& b, Value failed, const std::string& condition) {
+  return DeviceCheck{CheckSite{CheckKind::kRuntime,
+                               "Expected " + condition +
+                                   " to be true, but got false.  (Could this error message be "
+                                   "improved?  If so, please report an enhancement request to "
+                                   "PyTorch.)"},
+                     failed, b.constant_int(0, ElementType::kS64)};
+}
+
+// rrelu_with_noise(self, noise, lower, upper, training, generator) and
+// rrelu_with_noise_functional -> (result, noise). Training: every element
+// <= 0 is scaled by a uniform draw from [lower, upper), which noise records
+// (1 elsewhere); otherwise leaky_relu with the mean slope, noise unchanged.
+// The same two values serve the functional op (result and the noise it
+// returns) and the mutating ones (the result, then noise's new value).
+std::vector<Value> rrelu_with_noise_rule(Builder& b, const OpCall& call) {
+  const Value self = call.tensor(0).value;
+  const Value noise = call.tensor(1).value;
+  const Value lower = call.tensor(2).value;
+  const Value upper = call.tensor(3).value;
+  const bool training = call.bool_at(4);
+  const ElementType type = b.element_type(self);
+  const std::vector<int64_t>& dims = b.dims(self);
+  if (b.dims(noise) != dims) {
+    throw InvalidArgument("noise tensor shape must match self tensor shape. Got self.shape = " +
+                          shape_text(dims) + " noise.shape = " + shape_text(b.dims(noise)));
+  }
+  if (!training) {
+    if (!is_floating(type)) throw_no_kernel("leaky_relu_cpu", type);
+    const Value x = b.convert(self, opmath_type(type));
+    return {b.convert(leaky(b, x, mean_slope(b, lower, upper, call.default_float)), type), noise};
+  }
+  if (!is_floating(type)) throw_no_kernel("rrelu_with_noise_out_cpu", type);
+  const ElementType noise_type = b.element_type(noise);
+  if (noise_type != type) {
+    // CPU writes the draws through a pointer of self's type.
+    throw InvalidArgument("expected scalar type " + std::string(scalar_type_name(type)) +
+                          " but found " + std::string(scalar_type_name(noise_type)));
+  }
+  RandomBits bits(call);
+  const ElementType acc = accumulate_type(type);
+  const Value low = b.convert(lower, acc);
+  const Value high = b.convert(upper, acc);
+  const Value u = bits.uniform(b, dims, acc, digits(acc));
+  const Value draw = b.add(b.broadcast_in_dim(low, dims, {}),
+                           b.mul(b.broadcast_in_dim(b.sub(high, low), dims, {}), u));
+  const Value x = b.convert(self, acc);
+  const Value scaled = b.compare(ComparisonDirection::kLE, x, splat(b, 0.0, acc, dims));
+  if (TensorType{type, dims}.numel() > 0) {
+    // CPU checks the bounds when it draws, so only when some element is <= 0.
+    const Value drawn = any_of(b, scaled);
+    const Value ordered = b.compare(ComparisonDirection::kLE, low, high);
+    const Value width =
+        b.sub(b.convert(high, ElementType::kF64), b.convert(low, ElementType::kF64));
+    const Value finite =
+        b.compare(ComparisonDirection::kLE, width,
+                  b.constant(std::numeric_limits<double>::max(), ElementType::kF64));
+    call.check_on_device(failed_check(
+        b, b.binary(BinaryOp::kAnd, drawn, b.unary(UnaryOp::kNot, ordered)), "from <= to"));
+    call.check_on_device(
+        failed_check(b, b.binary(BinaryOp::kAnd, drawn, b.unary(UnaryOp::kNot, finite)),
+                     "to - from <= std::numeric_limits<T>::max()"));
+  }
+  return {b.convert(b.select(scaled, b.mul(x, draw), x), type),
+          b.convert(b.select(scaled, draw, splat(b, 1.0, acc, dims)), type)};
+}
+
+// rrelu_with_noise_backward(grad_output, self, noise, lower, upper, training,
+// self_is_result): grad * noise in training, else leaky_relu_backward with
+// the mean slope; both promote and broadcast as those ops do.
+std::vector<Value> rrelu_with_noise_backward_rule(Builder& b, const OpCall& call) {
+  const TensorArg& grad = call.tensor(0);
+  const TensorArg& self = call.tensor(1);
+  const Value lower = call.tensor(3).value;
+  const Value upper = call.tensor(4).value;
+  const bool training = call.bool_at(5);
+  const bool self_is_result = call.bool_at(6);
+  if (training) {
+    const TensorArg& noise = call.tensor(2);
+    const ElementType type = result_type(b, {noise, grad}, call.default_float);
+    const std::vector<Value> v =
+        promote_and_broadcast(b, {noise.value, grad.value}, opmath_type(type));
+    return {b.convert(b.mul(v[0], v[1]), type)};
+  }
+  const ElementType type = result_type(b, {grad, self}, call.default_float);
+  if (!is_floating(type)) throw_no_kernel("leaky_relu_backward_cpu", type);
+  const std::vector<Value> v =
+      promote_and_broadcast(b, {grad.value, self.value}, opmath_type(type));
+  const Value slope = mean_slope(b, lower, upper);
+  if (self_is_result) {
+    // CPU refuses this before computing: the slope is only known on the device.
+    call.check_on_device(DeviceCheck{
+        CheckSite{CheckKind::kRuntime,
+                  "In-place leakyReLu backward calculation is triggered with a negative slope "
+                  "which is not supported. This is caused by calling in-place forward function "
+                  "with a negative slope, please call out-of-place version instead. File an "
+                  "issue at https://github.com/pytorch/pytorch if you do require supporting "
+                  "in-place leakRelu backward calculation with negative slope"},
+        b.compare(ComparisonDirection::kLT, slope, b.constant(0.0, ElementType::kF64)),
+        b.constant_int(0, ElementType::kS64)});
+  }
+  const std::vector<int64_t>& dims = b.dims(v[0]);
+  const Value s = b.broadcast_in_dim(b.convert(slope, opmath_type(type)), dims, {});
+  const Value positive = b.compare(ComparisonDirection::kGT, v[1], b.zeros(b.type(v[1])));
+  return {b.convert(b.select(positive, v[0], b.mul(v[0], s)), type)};
+}
+
 void add_rule(RuleTable& table, std::string name, Rule rule) {
   table.add(std::move(name), RuleInfo{rule, {}});
 }
@@ -644,6 +787,9 @@ void add_random_rules(RuleTable& table) {
   add_rule(table, "geometric", &geometric_rule);
   table.add("native_dropout", RuleInfo{&native_dropout_rule, {}, /*needs_rng_key=*/true});
   add_rule(table, "native_dropout_backward", &native_dropout_backward_rule);
+  add_rule(table, "rrelu_with_noise", &rrelu_with_noise_rule);
+  add_rule(table, "rrelu_with_noise_functional", &rrelu_with_noise_rule);
+  add_rule(table, "rrelu_with_noise_backward", &rrelu_with_noise_backward_rule);
 }
 
 }  // namespace torch_pjrt::lowering

@@ -58,6 +58,7 @@ const RuleTable& rule_table() {
     add_histogram_rules(t);
     add_convolution_rules(t);
     add_pooling_rules(t);
+    add_fractional_pooling_rules(t);
     add_padding_rules(t);
     add_upsample_rules(t);
     add_grid_sampler_rules(t);

@@ -84,6 +84,7 @@ void add_search_rules(RuleTable& table);
 void add_histogram_rules(RuleTable& table);
 void add_convolution_rules(RuleTable& table);
 void add_pooling_rules(RuleTable& table);
+void add_fractional_pooling_rules(RuleTable& table);
 void add_padding_rules(RuleTable& table);
 void add_upsample_rules(RuleTable& table);
 void add_grid_sampler_rules(RuleTable& table);
