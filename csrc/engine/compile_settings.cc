@@ -35,6 +35,11 @@ std::vector<std::pair<std::string, pjrt::OptionOverride>> parse_xla_flags(
 pjrt::CompileOptions compile_options_with(const std::string& xla_flags) {
   pjrt::CompileOptions options;
   options.env_option_overrides.emplace_back("xla_cpu_enable_fast_min_max", false);
+  // XLA:CPU's XNNPACK dots keep what they derived from an operand by its
+  // address; a donated buffer is rewritten in place at the same address (an
+  // in-place update of a weight), so the next matmul with it used the old
+  // weight. Without XNNPACK the same step is as fast here (benchmarks/).
+  options.env_option_overrides.emplace_back("xla_cpu_use_xnnpack", false);
   for (auto& flag : parse_xla_flags(xla_flags)) options.env_option_overrides.push_back(flag);
   return options;
 }

@@ -143,6 +143,28 @@ def test_trained_model_predicts_like_cpu(optimizer_name):
 
 
 @needs_backend
+@pytest.mark.parametrize("update", ["mul_", "add_", "addcdiv_"])
+@pytest.mark.parametrize("read", ["x @ w", "x @ w.t().t()", "torch.addmm(b, x, w)", "x @ w[:, :128]"])
+def test_matmul_after_an_in_place_weight_update_sees_the_new_weight(update, read):
+    # An in-place update donates the weight's buffer, so the new value is
+    # written at the same address; a matmul that read the weight before must
+    # not reuse anything it derived from the old contents (XLA:CPU's XNNPACK
+    # dots did, for operands of 256x256 and up). Every step's product is new.
+    torch.manual_seed(0)
+    x, w, b = torch.randn(256, 256), torch.randn(256, 256), torch.randn(256)
+    xd, wd, bd = x.to("tpu"), w.to("tpu"), b.to("tpu")
+    product = eval(f"lambda x, w, b: {read}")
+    for step in range(3):
+        torch.testing.assert_close(product(xd, wd, bd).cpu(), product(x, w, b), rtol=1e-4,
+                                   atol=1e-3, msg=lambda m: f"step {step}: {m}")
+        with torch.no_grad():
+            for weight in (w, wd):
+                if update == "addcdiv_":
+                    weight.addcdiv_(torch.ones_like(weight), torch.full_like(weight, 4.0))
+                else:
+                    getattr(weight, update)(2.0)
+
+
 @pytest.mark.parametrize("optimizer_name", ["sgd_momentum", "adamw"])
 def test_training_step_holds_one_copy_of_parameters_and_state(optimizer_name):
     # In-place updates of parameters and optimizer state donate the old buffer

@@ -48,10 +48,12 @@ TEST(ParseXlaFlags, RejectsWordsThatAreNoFlag) {
 
 TEST(CompileOptionsWith, UserFlagsComeAfterTheDefaults) {
   auto options = compile_options_with("--xla_cpu_enable_fast_min_max=true");
-  ASSERT_EQ(options.env_option_overrides.size(), 2u);
+  ASSERT_EQ(options.env_option_overrides.size(), 3u);
   EXPECT_EQ(options.env_option_overrides[0].first, "xla_cpu_enable_fast_min_max");
   EXPECT_EQ(std::get<bool>(options.env_option_overrides[0].second), false);
-  EXPECT_EQ(options.env_option_overrides[1].first, "xla_cpu_enable_fast_min_max");
+  EXPECT_EQ(options.env_option_overrides[1].first, "xla_cpu_use_xnnpack");
+  EXPECT_EQ(std::get<bool>(options.env_option_overrides[1].second), false);
+  EXPECT_EQ(options.env_option_overrides[2].first, "xla_cpu_enable_fast_min_max");
 }
 
 RuntimeOptions options_with_flags(const std::string& flags) {
