@@ -22,6 +22,7 @@
 
 #include "lowering/dtype_names.h"
 #include "lowering/prefix_scan.h"
+#include "lowering/row_gather.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -178,21 +179,6 @@ class Draws {
 
   Value state_;
 };
-
-// table [rows, n] read at index [rows, m]: each index row reads its own table row.
-Value take_rows(Builder& b, Value table, Value index) {
-  const int64_t rows = b.dims(table)[0], n = b.dims(table)[1], m = b.dims(index)[1];
-  Value flat_index =
-      b.add(b.mul(b.iota(TensorType{ElementType::kS64, {rows, m}}, 0), s64_splat(b, n, {rows, m})),
-            index);
-  stablehlo::GatherDimensions g;
-  g.collapsed_slice_dims = {0};
-  g.start_index_map = {0};
-  g.index_vector_dim = 1;
-  Value gathered =
-      b.gather(b.reshape(table, {rows * n}), b.reshape(flat_index, {rows * m, 1}), g, {1});
-  return b.reshape(gathered, {rows, m});
-}
 
 // The weights divided by their row's largest: the running sums stay below the
 // category count and the race's keys p / E finite, where large weights would

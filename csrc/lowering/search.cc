@@ -18,6 +18,7 @@
 #include "lowering/dtype_names.h"
 #include "lowering/nan_extremum.h"
 #include "lowering/promotion.h"
+#include "lowering/row_gather.h"
 #include "lowering/rule_table.h"
 
 namespace torch_pjrt::lowering {
@@ -34,20 +35,6 @@ std::string shape_string(const std::vector<int64_t>& dims) {
 
 Value s64_splat(Builder& b, int64_t value, const std::vector<int64_t>& dims) {
   return b.splat(static_cast<double>(value), TensorType{ElementType::kS64, dims});
-}
-
-// table [rows, n] read at index [rows, m] (each row its own), as [rows, m].
-Value take_rows(Builder& b, Value table, Value index) {
-  const int64_t rows = b.dims(table)[0], n = b.dims(table)[1], m = b.dims(index)[1];
-  Value row = b.iota(TensorType{ElementType::kS64, {rows, m}}, 0);
-  Value flat_index = b.add(b.mul(row, s64_splat(b, n, {rows, m})), index);
-  stablehlo::GatherDimensions g;
-  g.collapsed_slice_dims = {0};
-  g.start_index_map = {0};
-  g.index_vector_dim = 1;
-  Value gathered =
-      b.gather(b.reshape(table, {rows * n}), b.reshape(flat_index, {rows * m, 1}), g, {1});
-  return b.reshape(gathered, {rows, m});
 }
 
 struct SearchOptions {

@@ -251,19 +251,24 @@ def test_training_step_is_one_program_and_stops_compiling(optimizer):
             assert compiles == 0, f"step {step} compiled {compiles} programs"
 
 
+def assert_one_program_per_step_once_learned(per_step):
+    # Once the first program (the steps before the repetition was seen) has
+    # run, the detector knows one iteration: one program per step, and from
+    # the step after it nothing compiles.
+    executions = [e for e, _ in per_step]
+    compiles = [c for _, c in per_step]
+    first = next(i for i, e in enumerate(executions) if e)
+    assert executions[first + 1:] == [1] * (len(executions) - first - 1), executions
+    assert sum(compiles[first + 2:]) == 0, compiles
+
+
 def test_training_without_host_reads_still_runs_in_programs_per_step():
     # No .item() in the loop: the loop detector closes the programs. The first
     # step differs (AdamW creates its state), so the repetition is found once a
     # quarter of the size bound is pending (here 256 ops, about three steps).
     per_step = run_fused(f"OPTIMIZER = {OPTIMIZER_CODES['adamw']}\nREAD_LOSS = False\nSTEPS = 16\n"
                          + textwrap.dedent(TRAINING), TORCH_PJRT_FUSED_MAX_OPS="1024")
-    executions = [e for e, _ in per_step]
-    compiles = [c for _, c in per_step]
-    # Once the first program (the steps before the repetition was seen) has
-    # run, the detector knows one iteration: one program per step.
-    first = next(i for i, e in enumerate(executions) if e)
-    assert executions[first + 1:] == [1] * (len(executions) - first - 1), executions
-    assert sum(compiles[first + 2:]) == 0, compiles
+    assert_one_program_per_step_once_learned(per_step)
 
 
 def test_compiled_training_steps_join_the_trace_and_run_one_program_per_step():
@@ -305,12 +310,7 @@ def test_compiled_training_steps_join_the_trace_and_run_one_program_per_step():
             same(p.detach(), q.detach(), rtol=1e-3, atol=5e-3)
         print(json.dumps(per_step))
     """
-    per_step = run_fused(code, TORCH_PJRT_FUSED_MAX_OPS="1024")
-    executions = [e for e, _ in per_step]
-    compiles = [c for _, c in per_step]
-    first = next(i for i, e in enumerate(executions) if e)
-    assert executions[first + 1:] == [1] * (len(executions) - first - 1), executions
-    assert sum(compiles[first + 2:]) == 0, compiles
+    assert_one_program_per_step_once_learned(run_fused(code, TORCH_PJRT_FUSED_MAX_OPS="1024"))
 
 
 def test_one_value_for_two_outputs_survives_a_reused_program():
