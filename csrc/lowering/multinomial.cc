@@ -262,17 +262,8 @@ Value inverse_cdf(Builder& b, Draws& draws, Value p, const WeightClasses& c, int
   Value total = b.reshape(b.slice(reach, {0, n - 1}, {rows, n}), {rows});
   Value point = b.mul(draws.uniform(b, out_dims, type), b.broadcast_in_dim(total, out_dims, {0}));
 
-  Value low = s64_splat(b, 0, out_dims), high = s64_splat(b, n, out_dims);
-  Value one = s64_splat(b, 1, out_dims);
-  for (int step = 0; step < std::bit_width(static_cast<uint64_t>(n)); ++step) {
-    Value active = b.compare(ComparisonDirection::kLT, low, high);
-    Value mid = b.add(low, b.binary(BinaryOp::kShiftRightArithmetic, b.sub(high, low), one));
-    Value probe = take_rows(b, reach, b.min(mid, s64_splat(b, n - 1, out_dims)));
-    Value above = b.compare(ComparisonDirection::kGT, probe, point);
-    low = b.select(b.binary(BinaryOp::kAnd, active, b.unary(UnaryOp::kNot, above)), b.add(mid, one),
-                   low);
-    high = b.select(b.binary(BinaryOp::kAnd, active, above), mid, high);
-  }
+  // The first category whose reach is above the point.
+  Value low = search_rows(b, reach, point, /*right=*/true);
   Value last_positive = fold(
       b,
       b.select(c.positive, b.iota(TensorType{ElementType::kS64, dims}, 1), s64_splat(b, 0, dims)),

@@ -94,22 +94,7 @@ Value search_sorted(Builder& b, const TensorArg& sequence_arg, TensorArg values_
 
   Value table = b.reshape(sequence, {row_count, n});
   if (options.sorter) table = take_rows(b, table, b.reshape(options.sorter->value, {row_count, n}));
-  Value v = b.reshape(values, {row_count, m});
-  const std::vector<int64_t> shape{row_count, m};
-  Value start = s64_splat(b, 0, shape), end = s64_splat(b, n, shape);
-  Value one = s64_splat(b, 1, shape);
-  for (int step = 0; step < std::bit_width(static_cast<uint64_t>(n)); ++step) {
-    Value active = b.compare(ComparisonDirection::kLT, start, end);
-    Value mid = b.add(start, b.binary(BinaryOp::kShiftRightArithmetic, b.sub(end, start), one));
-    Value probe = take_rows(b, table, b.min(mid, s64_splat(b, n - 1, shape)));
-    // Lower bound moves right unless probe >= value; upper bound unless probe > value.
-    Value stop =
-        b.compare(options.right ? ComparisonDirection::kGT : ComparisonDirection::kGE, probe, v);
-    Value go_right = b.binary(BinaryOp::kAnd, active, b.unary(stablehlo::UnaryOp::kNot, stop));
-    Value go_left = b.binary(BinaryOp::kAnd, active, stop);
-    start = b.select(go_right, b.add(mid, one), start);
-    end = b.select(go_left, mid, end);
-  }
+  Value start = search_rows(b, table, b.reshape(values, {row_count, m}), options.right);
   return b.convert(b.reshape(start, value_dims), index_type);
 }
 
