@@ -24,6 +24,7 @@ py::dict metrics() {
   result["disk_cache_misses"] = m.disk_cache_misses.load();
   result["disk_cache_bytes"] = m.disk_cache_bytes.load();
   result["executions"] = m.executions.load();
+  result["executions_in_flight"] = runtime().executions_in_flight();
   result["bytes_to_device"] = m.bytes_to_device.load();
   result["bytes_from_device"] = m.bytes_from_device.load();
   result["cpu_fallbacks"] = m.cpu_fallbacks.load();

@@ -22,11 +22,17 @@ DeviceBuffer::~DeviceBuffer() {
   metrics_.add_live_bytes(-nbytes_);
 }
 
-void DeviceBuffer::release_if_donated() {
-  if (!counted_ || !buffer_->is_deleted()) return;
+pjrt::Buffer& DeviceBuffer::pjrt() const {
+  if (!buffer_) throw std::logic_error("torch_pjrt: a buffer was used after an execution took it");
+  return *buffer_;
+}
+
+std::unique_ptr<pjrt::Buffer> DeviceBuffer::take_if_donated() {
+  if (!counted_ || !buffer_->is_deleted()) return nullptr;
   counted_ = false;
   metrics_.live_buffers.fetch_sub(1, std::memory_order_relaxed);
   metrics_.add_live_bytes(-nbytes_);
+  return std::move(buffer_);
 }
 
 }  // namespace torch_pjrt::engine

@@ -18,13 +18,18 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 
-  pjrt::Buffer& pjrt() const { return *buffer_; }
+  // Throws once an execution has taken the buffer (see take_if_donated).
+  pjrt::Buffer& pjrt() const;
   const stablehlo::TensorType& type() const { return type_; }
   int64_t nbytes() const { return nbytes_; }
 
   // An execution took the buffer's memory for one of its outputs: it stops
-  // counting as live now, not when this object goes.
-  void release_if_donated();
+  // counting as live now, not when this object goes, and its PJRT handle is
+  // handed to the caller, to be destroyed once that execution has started.
+  // Destroying a donated handle before then waits for it (for the execution's
+  // own inputs to be ready), which would stall the host thread. Null when the
+  // buffer was not donated.
+  std::unique_ptr<pjrt::Buffer> take_if_donated();
 
  private:
   bool counted_ = true;

@@ -1,5 +1,6 @@
 #include "engine/runtime.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "stablehlo/pjrt_type.h"
@@ -14,13 +15,15 @@ std::map<std::string, pjrt::NamedValue> client_options(const RuntimeOptions& opt
   return result;
 }
 
-// Executions still running are kept so synchronize() can wait for them; the
-// finished ones are dropped as we go so the list stays short.
-void drop_finished(std::vector<std::unique_ptr<pjrt::Event>>& pending) {
-  std::erase_if(pending, [](const auto& event) { return event->is_ready(); });
-}
-
 }  // namespace
+
+// Executions still running are kept so synchronize() can wait for them, and
+// failed ones so it can raise their error; the others are dropped as we go so
+// the list stays short.
+void Runtime::drop_finished() {
+  std::erase_if(pending_,
+                [](const InFlight& run) { return run.done->is_ready() && !run.done->error(); });
+}
 
 Runtime::Runtime(const RuntimeOptions& options)
     : options_(options), checks_(options.mode == EagerMode::kDebug) {
@@ -79,13 +82,29 @@ std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(
   metrics_.executions.fetch_add(1, std::memory_order_relaxed);
   // Before the outputs are counted, so a donated input and the output that
   // reuses its memory are never counted together.
-  for (DeviceBuffer* input : inputs) input->release_if_donated();
+  InFlight run{std::move(result.done), {}};
+  for (DeviceBuffer* input : inputs) {
+    if (auto handle = input->take_if_donated()) run.donated.push_back(std::move(handle));
+  }
   if (options_.mode == EagerMode::kDebug) {
-    result.done->wait();
+    run.done->wait();
   } else {
-    std::lock_guard<std::mutex> lock(pending_mutex_);
-    drop_finished(pending_);
-    pending_.push_back(std::move(result.done));
+    std::shared_ptr<pjrt::Event> oldest;
+    {
+      std::lock_guard<std::mutex> lock(pending_mutex_);
+      drop_finished();
+      pending_.push_back(std::move(run));
+      if (pending_.size() > kMaxInFlight) oldest = pending_.front().done;
+    }
+    // The host may run ahead of the device, but only so far: what a queued
+    // execution holds (its outputs, donated handles) stays bounded. A failure
+    // is not raised here but by synchronize(), which still holds the event.
+    if (oldest) {
+      try {
+        oldest->wait();
+      } catch (const std::exception&) {
+      }
+    }
   }
   std::vector<std::shared_ptr<DeviceBuffer>> outputs;
   outputs.reserve(result.outputs.size());
@@ -94,6 +113,12 @@ std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(
                                                      executable.output_types.at(i), metrics_));
   }
   return outputs;
+}
+
+int64_t Runtime::executions_in_flight() {
+  std::lock_guard<std::mutex> lock(pending_mutex_);
+  return std::count_if(pending_.begin(), pending_.end(),
+                       [](const InFlight& run) { return !run.done->is_ready(); });
 }
 
 PendingTrace& Runtime::pending(int device_index) {
@@ -141,12 +166,12 @@ void Runtime::end_graph() {
 
 void Runtime::synchronize() {
   flush_all("synchronize");
-  std::vector<std::unique_ptr<pjrt::Event>> pending;
+  std::vector<InFlight> pending;
   {
     std::lock_guard<std::mutex> lock(pending_mutex_);
     pending.swap(pending_);
   }
-  for (auto& event : pending) event->wait();
+  for (auto& run : pending) run.done->wait();
 }
 
 }  // namespace torch_pjrt::engine

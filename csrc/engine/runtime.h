@@ -78,6 +78,8 @@ class Runtime {
                                                      std::span<DeviceBuffer* const> inputs,
                                                      int device_index,
                                                      std::span<const int64_t> non_donatable = {});
+  // Executions enqueued that have not finished yet (at most kMaxInFlight).
+  int64_t executions_in_flight();
   // Fused mode: the pending trace of a device (created on first use).
   PendingTrace& pending(int device_index);
   // Fused mode: runs every device's pending trace.
@@ -88,6 +90,7 @@ class Runtime {
 
  private:
   std::vector<PendingTrace*> all_traces();
+  void drop_finished();  // with pending_mutex_ held
   RuntimeOptions options_;
   Metrics metrics_;
   std::unique_ptr<pjrt::Client> client_;
@@ -97,8 +100,14 @@ class Runtime {
   std::mutex traces_mutex_;
   std::vector<std::unique_ptr<PendingTrace>> traces_;  // by device index
   std::atomic<int> graph_scopes_{0};
+  struct InFlight {
+    std::shared_ptr<pjrt::Event> done;
+    std::vector<std::unique_ptr<pjrt::Buffer>> donated;  // destroyed once done
+  };
+  // Executions enqueued and not yet known to be finished, at most this many.
+  static constexpr size_t kMaxInFlight = 4;
   std::mutex pending_mutex_;
-  std::vector<std::unique_ptr<pjrt::Event>> pending_;
+  std::vector<InFlight> pending_;
 };
 
 }  // namespace torch_pjrt::engine

@@ -395,3 +395,40 @@ def test_a_loop_read_once_per_epoch_runs_one_program_per_step_from_the_second_ep
     assert compiles[2:] == [0, 0], fused["per_epoch"]
     torch.testing.assert_close(fused["totals"], strict["totals"], rtol=1e-5, atol=1e-6)
 
+
+
+@pytest.mark.parametrize("mode", ["fused", "strict"])
+def test_the_host_runs_ahead_of_the_device_but_only_so_far(mode):
+    # Each step updates its weight in place, so the old buffer is donated to
+    # the step's program. Neither the flush nor the in-place op may wait for
+    # the execution before (the donated buffer's handle used to make it wait),
+    # and no more than four executions are ever queued. Each step is some 8
+    # GFLOP, its tracing well under a millisecond: the device is the slow side.
+    out = run_fused("""
+        torch.manual_seed(0)
+        cpu_w, cpu_x = torch.randn(1024, 1024) * 0.03, torch.randn(1024, 1024)
+        w, x = cpu_w.to("tpu"), cpu_x.to("tpu")
+
+        def step(w, x):
+            y = x
+            for _ in range(4):
+                y = torch.tanh(y @ w)
+            w.sub_(y * 1e-3)
+
+        for _ in range(4):  # fused: the loop is learned and its program compiled
+            step(w, x)
+        torch.tpu.synchronize()
+        in_flight = []
+        for _ in range(12):
+            step(w, x)
+            in_flight.append(counters()["executions_in_flight"])
+        torch.tpu.synchronize()
+        after = counters()["executions_in_flight"]
+        for _ in range(16):
+            step(cpu_w, cpu_x)
+        same(w, cpu_w, rtol=1e-4, atol=1e-4)
+        print(json.dumps({"in_flight": in_flight, "after": after}))
+    """, mode=mode)
+    assert max(out["in_flight"]) <= 4, out
+    assert max(out["in_flight"]) >= 3, out
+    assert out["after"] == 0
