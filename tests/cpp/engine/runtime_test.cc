@@ -125,6 +125,34 @@ TEST(Runtime, ExecutesOnEitherDevice) {
   run_add_on(shared_runtime(), 1);
 }
 
+TEST(Runtime, ADonatedInputIsTakenAndItsExecutionsStayBounded) {
+  Runtime& rt = shared_runtime();
+  const TensorType type{ElementType::kF32, {4}};
+  stablehlo::Function donating = add_program(type);
+  donating.parameter_aliases = {0, -1};  // x's memory becomes x + y's
+  auto executable = rt.executables().get_or_compile(donating);
+  std::array<float, 4> a{1, 2, 3, 4};
+  std::array<float, 4> b{10, 20, 30, 40};
+  auto x = rt.to_device(a.data(), type, 0);
+  auto y = rt.to_device(b.data(), type, 0);
+  const int64_t live = rt.metrics().live_buffers.load();
+  for (int step = 0; step < 12; ++step) {
+    std::vector<DeviceBuffer*> inputs{x.get(), y.get()};
+    auto outputs = rt.execute(*executable, inputs, 0);
+    // The execution took x: it no longer counts, and using it is an error,
+    // not a read of memory that now holds the sum.
+    EXPECT_THROW(x->pjrt(), std::logic_error);
+    EXPECT_EQ(rt.metrics().live_buffers.load(), live);
+    EXPECT_LE(rt.executions_in_flight(), 4);
+    x = std::move(outputs[0]);
+  }
+  rt.synchronize();
+  EXPECT_EQ(rt.executions_in_flight(), 0);
+  std::array<float, 4> result{};
+  rt.to_host(*x, result.data());
+  EXPECT_EQ(result, (std::array<float, 4>{121, 242, 363, 484}));
+}
+
 TEST(Runtime, DebugModeWaitsForEachExecution) {
   Runtime debug(cpu_options(EagerMode::kDebug));
   run_add_on(debug, 0);
