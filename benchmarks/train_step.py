@@ -12,7 +12,9 @@ compares), torch.compile(backend="tpu") in fused (the default) and in strict
 mode, and the same model and AdamW written in
 JAX under jax.jit on JAX's own XLA:CPU (requirements-bench.txt pins the JAX
 whose StableHLO version is the plugin's). Each figure is also
-given as a ratio to PyTorch's CPU eager step.
+given as a ratio to PyTorch's CPU eager step. The host column is the Python
+thread's CPU time per step: for a device row, what tracing and dispatch cost
+beside the device's own run, so the table shows which side bounds a step.
 """
 import argparse
 import json
@@ -139,12 +141,14 @@ def time_steps(step, wait, warmed_up, steps):
     loss = step()
     warmed_up()
     start = time.perf_counter()
+    host_start = time.thread_time()
     for _ in range(steps):
         loss = step()
+    host = time.thread_time() - host_start
     wait()
     elapsed = time.perf_counter() - start
-    return {"ms_per_step": elapsed / steps * 1e3, "first_step_s": first_step,
-            "first_loss": first_loss, "last_loss": float(loss)}
+    return {"ms_per_step": elapsed / steps * 1e3, "host_ms_per_step": host / steps * 1e3,
+            "first_step_s": first_step, "first_loss": first_loss, "last_loss": float(loss)}
 
 
 def jax_worker(torch, steps):
@@ -270,8 +274,9 @@ def main():
         rows.append(("JAX jax.jit (its own XLA:CPU)", *run_worker("jax", args.steps)))
 
     cpu_ms = rows[0][1]["ms_per_step"] if rows[0][1] else None
-    header = f"{'configuration':<44} {'ms/step':>9} {'steps/s':>8} {'vs CPU':>7} {'compiles/step':>13} " \
-             f"{'execs/step':>10} {'peak MiB':>9} {'first step s':>12} {'loss 1 -> last':>16}"
+    header = f"{'configuration':<44} {'ms/step':>9} {'host ms':>8} {'steps/s':>8} {'vs CPU':>7} " \
+             f"{'compiles/step':>13} {'execs/step':>10} {'peak MiB':>9} {'first step s':>12} " \
+             f"{'loss 1 -> last':>16}"
     print(header)
     print("-" * len(header))
     for name, result, error in rows:
@@ -282,7 +287,7 @@ def main():
         compiles = result.get("compiles_per_step")
         executions = result.get("executions_per_step")
         ratio = f"{cpu_ms / per_step:.2f}x" if cpu_ms else "-"
-        print(f"{name:<44} {per_step:>9.1f} {1e3 / per_step:>8.2f} {ratio:>7} "
+        print(f"{name:<44} {per_step:>9.1f} {result['host_ms_per_step']:>8.1f} {1e3 / per_step:>8.2f} {ratio:>7} "
               f"{'-' if compiles is None else f'{compiles:.1f}':>13} "
               f"{'-' if executions is None else f'{executions:.0f}':>10} {result['peak_mib']:>9.1f} "
               f"{result['first_step_s']:>12.2f} {result['first_loss']:>7.3f} -> {result['last_loss']:.3f}")
@@ -293,6 +298,8 @@ def main():
             notes.append(f"{name}: {result['version']}")
         if result.get("fallbacks"):
             notes.append(f"{name}: CPU fallbacks per op {result['fallbacks']}")
+    print("host ms: CPU time of the Python thread per step; for torch_pjrt and JAX that is tracing and\n"
+          "dispatch while the device runs the step, for the CPU rows it includes the compute that thread does")
     print("peak MiB: device memory for torch_pjrt, process RSS for the CPU rows")
     for note in notes:
         print("note:", note)
