@@ -287,7 +287,8 @@ def main():
         compiles = result.get("compiles_per_step")
         executions = result.get("executions_per_step")
         ratio = f"{cpu_ms / per_step:.2f}x" if cpu_ms else "-"
-        print(f"{name:<44} {per_step:>9.1f} {result['host_ms_per_step']:>8.1f} {1e3 / per_step:>8.2f} {ratio:>7} "
+        print(f"{name:<44} {per_step:>9.1f} {result['host_ms_per_step']:>8.1f} "
+              f"{1e3 / per_step:>8.2f} {ratio:>7} "
               f"{'-' if compiles is None else f'{compiles:.1f}':>13} "
               f"{'-' if executions is None else f'{executions:.0f}':>10} {result['peak_mib']:>9.1f} "
               f"{result['first_step_s']:>12.2f} {result['first_loss']:>7.3f} -> {result['last_loss']:.3f}")
@@ -298,8 +299,9 @@ def main():
             notes.append(f"{name}: {result['version']}")
         if result.get("fallbacks"):
             notes.append(f"{name}: CPU fallbacks per op {result['fallbacks']}")
-    print("host ms: CPU time of the Python thread per step; for torch_pjrt and JAX that is tracing and\n"
-          "dispatch while the device runs the step, for the CPU rows it includes the compute that thread does")
+    print("host ms: CPU time of the Python thread per step; for torch_pjrt and JAX that is tracing\n"
+          "and dispatch while the device runs the step, for the CPU rows it includes the compute\n"
+          "that thread does")
     print("peak MiB: device memory for torch_pjrt, process RSS for the CPU rows")
     for note in notes:
         print("note:", note)

@@ -24,10 +24,10 @@ class DeviceBuffer {
   int64_t nbytes() const { return nbytes_; }
 
   // An execution took the buffer's memory for one of its outputs: it stops
-  // counting as live now, not when this object goes, and its PJRT handle is
-  // handed to the caller, to be destroyed once that execution has started.
-  // Destroying a donated handle before then waits for it (for the execution's
-  // own inputs to be ready), which would stall the host thread. Null when the
+  // counting as live now, not when this object goes, and its PJRT handle goes
+  // to the caller, who keeps it until that execution has finished. Destroying
+  // a donated handle sooner waits for the execution to start (for its own
+  // inputs to be ready), which would stall the host thread. Null when the
   // buffer was not donated.
   std::unique_ptr<pjrt::Buffer> take_if_donated();
 

@@ -94,7 +94,13 @@ std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(
       std::lock_guard<std::mutex> lock(pending_mutex_);
       drop_finished();
       pending_.push_back(std::move(run));
-      if (pending_.size() > kMaxInFlight) oldest = pending_.front().done;
+      // Failed runs stay listed for synchronize(); the wait is for the oldest
+      // one still running.
+      if (pending_.size() > kMaxInFlight) {
+        auto running = std::find_if(pending_.begin(), pending_.end(),
+                                    [](const InFlight& r) { return !r.done->is_ready(); });
+        if (running != pending_.end()) oldest = running->done;
+      }
     }
     // The host may run ahead of the device, but only so far: what a queued
     // execution holds (its outputs, donated handles) stays bounded. A failure
