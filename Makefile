@@ -50,6 +50,7 @@ bench: $(BUILD)/.installed
 	$(VPY) -m pip install -q --disable-pip-version-check -r requirements-bench.txt
 	$(VPY) benchmarks/eager_ops.py
 	$(VPY) benchmarks/train_step.py
+	$(VPY) benchmarks/step_parts.py
 
 # The OpInfo sweep (about an hour on two cores): writes conformance/report.{md,json}.
 conformance: $(BUILD)/.installed
