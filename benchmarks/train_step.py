@@ -244,6 +244,8 @@ def main():
 
     print(f"GPT decoder: {LAYERS} layers, width {WIDTH}, {HEADS} heads, sequence {SEQUENCE}, "
           f"batch {BATCH}, vocab {VOCAB}, AdamW; {args.steps} timed steps after 2 warm-up steps")
+    if os.environ.get("GLIBC_TUNABLES"):  # every row runs under it (README: "Speed on XLA:CPU")
+        print(f"GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}")
     rows = [("PyTorch eager (CPU)", *run_worker("cpu", args.steps))]
     if not args.no_inductor:
         rows.append(("torch.compile inductor (CPU)", *run_worker("inductor", args.steps)))
