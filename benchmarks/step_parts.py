@@ -30,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_step import BATCH, HEADS, LAYERS, SEQUENCE, VOCAB, WIDTH, build_model  # noqa: E402
+from train_step import BATCH, HEADS, LAYERS, SEQUENCE, VOCAB, WIDTH, build_training  # noqa: E402
 
 TOKENS = BATCH * SEQUENCE
 HEAD_WIDTH = WIDTH // HEADS
@@ -96,11 +96,7 @@ def worker(device, runs):
 
     if device == "tpu":
         import torch_pjrt  # noqa: F401
-    model = build_model(torch).to(device)
-    data = torch.Generator().manual_seed(1)
-    ids = torch.randint(0, VOCAB, (BATCH, SEQUENCE), generator=data).to(device)
-    targets = torch.randint(0, VOCAB, (BATCH, SEQUENCE), generator=data).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model, ids, targets, optimizer = build_training(torch, device)
 
     def loss():
         return torch.nn.functional.cross_entropy(model(ids).flatten(0, 1), targets.flatten())

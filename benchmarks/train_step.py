@@ -72,6 +72,15 @@ def build_model(torch):
     return Decoder()
 
 
+def build_training(torch, device):
+    """The model, a batch of token ids and targets (the same for every row), and AdamW."""
+    model = build_model(torch).to(device)
+    data = torch.Generator().manual_seed(1)
+    ids = torch.randint(0, VOCAB, (BATCH, SEQUENCE), generator=data).to(device)
+    targets = torch.randint(0, VOCAB, (BATCH, SEQUENCE), generator=data).to(device)
+    return model, ids, targets, torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+
 def worker(kind, steps):
     """Runs in its own process; prints one JSON line."""
     import torch
@@ -85,11 +94,7 @@ def worker(kind, steps):
 
         device = "tpu"
         metrics = torch_pjrt.metrics
-    model = build_model(torch).to(device)
-    data = torch.Generator().manual_seed(1)
-    ids = torch.randint(0, VOCAB, (BATCH, SEQUENCE), generator=data).to(device)
-    targets = torch.randint(0, VOCAB, (BATCH, SEQUENCE), generator=data).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model, ids, targets, optimizer = build_training(torch, device)
 
     def step():
         optimizer.zero_grad()
