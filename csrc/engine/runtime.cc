@@ -1,6 +1,7 @@
 #include "engine/runtime.h"
 
 #include <algorithm>
+#include <exception>
 #include <stdexcept>
 
 #include "stablehlo/pjrt_type.h"
@@ -177,7 +178,17 @@ void Runtime::synchronize() {
     std::lock_guard<std::mutex> lock(pending_mutex_);
     pending.swap(pending_);
   }
-  for (auto& run : pending) run.done->wait();
+  // Every execution is waited for, so that none is still running when a
+  // failure is raised; the first one enqueued that failed is raised.
+  std::exception_ptr first_failure;
+  for (auto& run : pending) {
+    try {
+      run.done->wait();
+    } catch (const std::exception&) {
+      if (!first_failure) first_failure = std::current_exception();
+    }
+  }
+  if (first_failure) std::rethrow_exception(first_failure);
 }
 
 }  // namespace torch_pjrt::engine

@@ -85,7 +85,7 @@ class Runtime {
   // Fused mode: runs every device's pending trace.
   void flush_all(const std::string& reason);
   // Runs what is pending, then waits for every execution enqueued so far;
-  // rethrows the first failure.
+  // then rethrows the first failure among them (once: it is not raised again).
   void synchronize();
 
  private:

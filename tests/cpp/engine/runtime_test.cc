@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/compiled_call.h"
@@ -151,6 +154,110 @@ TEST(Runtime, ADonatedInputIsTakenAndItsExecutionsStayBounded) {
   std::array<float, 4> result{};
   rt.to_host(*x, result.data());
   EXPECT_EQ(result, (std::array<float, 4>{121, 242, 363, 484}));
+}
+
+// A zeroed PJRT Args struct of this header's size, as the C API expects.
+template <typename Args>
+Args zeroed_args(size_t struct_size) {
+  Args args{};
+  args.struct_size = struct_size;
+  return args;
+}
+#define ZEROED_ARGS(Type) zeroed_args<Type>(Type##_STRUCT_SIZE)
+
+// A device buffer whose value arrives later, or never: its definition event is
+// set by fulfil_with_error(), so an execution reading it fails after it was
+// enqueued, as a failing program on a device would.
+class LateInput {
+ public:
+  LateInput(Runtime& rt, const TensorType& type) : plugin_(rt.client().plugin()) {
+    const PJRT_Api* api = plugin_->api();
+    auto memory_args = ZEROED_ARGS(PJRT_Device_DefaultMemory_Args);
+    memory_args.device = rt.device(0).raw();
+    plugin_->check(api->PJRT_Device_DefaultMemory(&memory_args));
+    auto spec = ZEROED_ARGS(PJRT_ShapeSpec);
+    spec.dims = type.dims.data();
+    spec.num_dims = type.dims.size();
+    spec.element_type = PJRT_Buffer_Type_F32;
+    auto create = ZEROED_ARGS(PJRT_Client_CreateBuffersForAsyncHostToDevice_Args);
+    create.client = rt.client().raw();
+    create.shape_specs = &spec;
+    create.num_shape_specs = 1;
+    create.memory = memory_args.memory;
+    plugin_->check(api->PJRT_Client_CreateBuffersForAsyncHostToDevice(&create));
+    manager_ = create.transfer_manager;
+    auto retrieve = ZEROED_ARGS(PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer_Args);
+    retrieve.transfer_manager = manager_;
+    plugin_->check(api->PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer(&retrieve));
+    buffer = std::make_shared<DeviceBuffer>(
+        std::make_unique<pjrt::Buffer>(plugin_, retrieve.buffer_out), type, rt.metrics());
+  }
+  ~LateInput() {
+    auto destroy = ZEROED_ARGS(PJRT_AsyncHostToDeviceTransferManager_Destroy_Args);
+    destroy.transfer_manager = manager_;
+    if (PJRT_Error* error =
+            plugin_->api()->PJRT_AsyncHostToDeviceTransferManager_Destroy(&destroy)) {
+      plugin_->take_error(error);  // a destructor must not throw
+    }
+  }
+  void fulfil_with_error(const std::string& message) {
+    auto fail = ZEROED_ARGS(PJRT_AsyncHostToDeviceTransferManager_SetBufferError_Args);
+    fail.transfer_manager = manager_;
+    fail.error_code = PJRT_Error_Code_INTERNAL;
+    fail.error_message = message.data();
+    fail.error_message_size = message.size();
+    plugin_->check(plugin_->api()->PJRT_AsyncHostToDeviceTransferManager_SetBufferError(&fail));
+  }
+  std::shared_ptr<DeviceBuffer> buffer;
+
+ private:
+  std::shared_ptr<pjrt::Plugin> plugin_;
+  PJRT_AsyncHostToDeviceTransferManager* manager_ = nullptr;
+};
+
+// A failure is not raised where the host enqueued the execution but by the
+// next synchronize(), once every execution has finished; the first failure is
+// the one raised. A failed run does not count against the in-flight bound,
+// and its output reports the error when read.
+TEST(Runtime, AFailedExecutionIsRaisedBySynchronizeOnceAllHaveFinished) {
+  Runtime rt(cpu_options());
+  const TensorType type{ElementType::kF32, {4}};
+  auto executable = rt.executables().get_or_compile(add_program(type));
+  std::array<float, 4> a{1, 2, 3, 4};
+  auto y = rt.to_device(a.data(), type, 0);
+  LateInput first(rt, type);
+  LateInput last(rt, type);
+  std::vector<DeviceBuffer*> first_inputs{first.buffer.get(), y.get()};
+  auto failed = rt.execute(*executable, first_inputs, 0);
+  EXPECT_EQ(rt.executions_in_flight(), 1);  // waiting for its input
+  first.fulfil_with_error("torch_pjrt test: the first input never arrives");
+  std::shared_ptr<DeviceBuffer> sum = y;
+  for (int step = 0; step < 12; ++step) {
+    std::vector<DeviceBuffer*> inputs{sum.get(), y.get()};
+    sum = rt.execute(*executable, inputs, 0)[0];
+    EXPECT_LE(rt.executions_in_flight(), 4);
+  }
+  std::vector<DeviceBuffer*> last_inputs{last.buffer.get(), y.get()};
+  auto also_failed = rt.execute(*executable, last_inputs, 0);
+  // The last execution ends well after synchronize() has met the first failure.
+  std::thread later([&last] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    last.fulfil_with_error("torch_pjrt test: the last input never arrives");
+  });
+  try {
+    rt.synchronize();
+    ADD_FAILURE() << "expected the first failed execution's error";
+  } catch (const pjrt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the first input"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(also_failed[0]->pjrt().ready_event()->is_ready());
+  later.join();
+  EXPECT_EQ(rt.executions_in_flight(), 0);
+  std::array<float, 4> result{};
+  rt.to_host(*sum, result.data());  // the executions between the failures ran
+  EXPECT_EQ(result, (std::array<float, 4>{13, 26, 39, 52}));
+  EXPECT_THROW(rt.to_host(*failed[0], result.data()), pjrt::Error);
+  rt.synchronize();  // nothing is raised twice
 }
 
 TEST(Runtime, DebugModeWaitsForEachExecution) {
