@@ -22,8 +22,7 @@ std::map<std::string, pjrt::NamedValue> client_options(const RuntimeOptions& opt
 // failed ones so it can raise their error; the others are dropped as we go so
 // the list stays short.
 void Runtime::drop_finished() {
-  std::erase_if(pending_,
-                [](const InFlight& run) { return run.done->is_ready() && !run.done->error(); });
+  std::erase_if(pending_, [](const InFlight& run) { return !run.running() && !run.done->error(); });
 }
 
 Runtime::Runtime(const RuntimeOptions& options)
@@ -99,7 +98,7 @@ std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(
       // one still running.
       if (pending_.size() > kMaxInFlight) {
         auto running = std::find_if(pending_.begin(), pending_.end(),
-                                    [](const InFlight& r) { return !r.done->is_ready(); });
+                                    [](const InFlight& r) { return r.running(); });
         if (running != pending_.end()) oldest = running->done;
       }
     }
@@ -109,7 +108,7 @@ std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(
     if (oldest) {
       try {
         oldest->wait();
-      } catch (const std::exception&) {
+      } catch (const pjrt::Error&) {
       }
     }
   }
@@ -125,7 +124,7 @@ std::vector<std::shared_ptr<DeviceBuffer>> Runtime::execute(
 int64_t Runtime::executions_in_flight() {
   std::lock_guard<std::mutex> lock(pending_mutex_);
   return std::count_if(pending_.begin(), pending_.end(),
-                       [](const InFlight& run) { return !run.done->is_ready(); });
+                       [](const InFlight& run) { return run.running(); });
 }
 
 PendingTrace& Runtime::pending(int device_index) {
@@ -184,7 +183,7 @@ void Runtime::synchronize() {
   for (auto& run : pending) {
     try {
       run.done->wait();
-    } catch (const std::exception&) {
+    } catch (const pjrt::Error&) {
       if (!first_failure) first_failure = std::current_exception();
     }
   }

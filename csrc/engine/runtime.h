@@ -103,6 +103,7 @@ class Runtime {
   struct InFlight {
     std::shared_ptr<pjrt::Event> done;
     std::vector<std::unique_ptr<pjrt::Buffer>> donated;  // destroyed once done
+    bool running() const { return !done->is_ready(); }
   };
   // Executions enqueued and not yet known to be finished, at most this many.
   static constexpr size_t kMaxInFlight = 4;

@@ -396,7 +396,6 @@ def test_a_loop_read_once_per_epoch_runs_one_program_per_step_from_the_second_ep
     torch.testing.assert_close(fused["totals"], strict["totals"], rtol=1e-5, atol=1e-6)
 
 
-
 @pytest.mark.parametrize("mode", ["fused", "strict"])
 def test_the_host_runs_ahead_of_the_device_but_only_so_far(mode):
     # Each step updates its weight in place, so the old buffer is donated to

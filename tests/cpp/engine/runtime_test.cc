@@ -14,6 +14,7 @@
 
 #include "engine/compiled_call.h"
 #include "engine/storage_value.h"
+#include "pjrt/c_api.h"  // the Args and call conventions, to drive the C API directly
 #include "stablehlo/builder.h"
 
 namespace torch_pjrt::engine {
@@ -156,57 +157,45 @@ TEST(Runtime, ADonatedInputIsTakenAndItsExecutionsStayBounded) {
   EXPECT_EQ(result, (std::array<float, 4>{121, 242, 363, 484}));
 }
 
-// A zeroed PJRT Args struct of this header's size, as the C API expects.
-template <typename Args>
-Args zeroed_args(size_t struct_size) {
-  Args args{};
-  args.struct_size = struct_size;
-  return args;
-}
-#define ZEROED_ARGS(Type) zeroed_args<Type>(Type##_STRUCT_SIZE)
-
 // A device buffer whose value arrives later, or never: its definition event is
 // set by fulfil_with_error(), so an execution reading it fails after it was
 // enqueued, as a failing program on a device would.
 class LateInput {
  public:
   LateInput(Runtime& rt, const TensorType& type) : plugin_(rt.client().plugin()) {
-    const PJRT_Api* api = plugin_->api();
-    auto memory_args = ZEROED_ARGS(PJRT_Device_DefaultMemory_Args);
+    auto memory_args = TORCH_PJRT_ARGS(PJRT_Device_DefaultMemory_Args);
     memory_args.device = rt.device(0).raw();
-    plugin_->check(api->PJRT_Device_DefaultMemory(&memory_args));
-    auto spec = ZEROED_ARGS(PJRT_ShapeSpec);
+    TORCH_PJRT_CALL(*plugin_, PJRT_Device_DefaultMemory, &memory_args);
+    auto spec = TORCH_PJRT_ARGS(PJRT_ShapeSpec);
     spec.dims = type.dims.data();
     spec.num_dims = type.dims.size();
     spec.element_type = PJRT_Buffer_Type_F32;
-    auto create = ZEROED_ARGS(PJRT_Client_CreateBuffersForAsyncHostToDevice_Args);
+    auto create = TORCH_PJRT_ARGS(PJRT_Client_CreateBuffersForAsyncHostToDevice_Args);
     create.client = rt.client().raw();
     create.shape_specs = &spec;
     create.num_shape_specs = 1;
     create.memory = memory_args.memory;
-    plugin_->check(api->PJRT_Client_CreateBuffersForAsyncHostToDevice(&create));
+    TORCH_PJRT_CALL(*plugin_, PJRT_Client_CreateBuffersForAsyncHostToDevice, &create);
     manager_ = create.transfer_manager;
-    auto retrieve = ZEROED_ARGS(PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer_Args);
+    auto retrieve = TORCH_PJRT_ARGS(PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer_Args);
     retrieve.transfer_manager = manager_;
-    plugin_->check(api->PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer(&retrieve));
+    TORCH_PJRT_CALL(*plugin_, PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer, &retrieve);
     buffer = std::make_shared<DeviceBuffer>(
         std::make_unique<pjrt::Buffer>(plugin_, retrieve.buffer_out), type, rt.metrics());
   }
   ~LateInput() {
-    auto destroy = ZEROED_ARGS(PJRT_AsyncHostToDeviceTransferManager_Destroy_Args);
+    auto destroy = TORCH_PJRT_ARGS(PJRT_AsyncHostToDeviceTransferManager_Destroy_Args);
     destroy.transfer_manager = manager_;
-    if (PJRT_Error* error =
-            plugin_->api()->PJRT_AsyncHostToDeviceTransferManager_Destroy(&destroy)) {
-      plugin_->take_error(error);  // a destructor must not throw
-    }
+    pjrt::detail::call_quietly(
+        plugin_->api(), plugin_->api()->PJRT_AsyncHostToDeviceTransferManager_Destroy, &destroy);
   }
   void fulfil_with_error(const std::string& message) {
-    auto fail = ZEROED_ARGS(PJRT_AsyncHostToDeviceTransferManager_SetBufferError_Args);
+    auto fail = TORCH_PJRT_ARGS(PJRT_AsyncHostToDeviceTransferManager_SetBufferError_Args);
     fail.transfer_manager = manager_;
     fail.error_code = PJRT_Error_Code_INTERNAL;
     fail.error_message = message.data();
     fail.error_message_size = message.size();
-    plugin_->check(plugin_->api()->PJRT_AsyncHostToDeviceTransferManager_SetBufferError(&fail));
+    TORCH_PJRT_CALL(*plugin_, PJRT_AsyncHostToDeviceTransferManager_SetBufferError, &fail);
   }
   std::shared_ptr<DeviceBuffer> buffer;
 
