@@ -204,7 +204,7 @@ Value scaled_to_row_max(Builder& b, Value p, const WeightClasses& c) {
 // finite and ties stay as rare as equal clocks.
 Value exponential_race(Builder& b, Draws& draws, Value p, const WeightClasses& c, int64_t samples) {
   const std::vector<int64_t>& dims = b.dims(p);
-  const int64_t rows = dims[0], n = dims[1];
+  const int64_t rows = dims[0];
   const ElementType type = b.element_type(p);
   Value clock = draws.exponential(b, dims, type);
   Value key = b.select(c.positive, b.div(p, clock),

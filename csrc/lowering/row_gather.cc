@@ -25,7 +25,7 @@ Value search_rows(Builder& b, Value table, Value values, bool right) {
   const TensorType positions{ElementType::kS64, b.dims(values)};
   auto splat = [&](int64_t v) { return b.splat(static_cast<double>(v), positions); };
   Value start = splat(0), end = splat(n), one = splat(1);
-  for (int step = 0; step < std::bit_width(static_cast<uint64_t>(n)); ++step) {
+  for (int step = 0; step < static_cast<int>(std::bit_width(static_cast<uint64_t>(n))); ++step) {
     Value active = b.compare(ComparisonDirection::kLT, start, end);
     Value mid = b.add(start, b.binary(BinaryOp::kShiftRightArithmetic, b.sub(end, start), one));
     Value probe = take_rows(b, table, b.min(mid, splat(n - 1)));
