@@ -289,6 +289,18 @@ class Builder {
   void rollback(const Checkpoint& checkpoint);
   size_t parameter_count() const;
 
+  // The ops of the function's body so far (outside regions), for a caller
+  // that records a stretch of them to append again later (a compiled graph
+  // replayed without running its ops' rules again).
+  size_t operation_count() const;
+  const Operation& operation(size_t index) const;
+  // Appends copies of [begin, end) whose values are numbered locally:
+  // `values[id]` is the value of local id `id`. Ids the copies use but do not
+  // define must be set already; those they define (results, region
+  // arguments) get fresh values of `types[id]`, in order. Only outside regions.
+  void append_copies(const Operation* begin, const Operation* end,
+                     const std::vector<TensorType>& types, std::vector<Value>& values);
+
   // Ends the function: it returns `results`. The builder must not be used after.
   Function finish(const std::vector<Value>& results);
 
