@@ -45,18 +45,42 @@ void PendingTrace::reset() {
 
 stablehlo::Value PendingTrace::storage_value(const StorageValue& storage,
                                              stablehlo::ElementType fallback) {
+  SegmentLog* log = segment_log();
+  stablehlo::Value value;
+  const void* held = nullptr;
   if (const auto& deferred = storage.deferred()) {
     if (!deferred->error.empty()) throw std::runtime_error(deferred->error);
     if (deferred->generation != generation_ || deferred->device_index != device_index_) {
       throw std::logic_error("torch_pjrt: a deferred value outlived its fused trace");
     }
-    return deferred->value;
+    // A value the segment computed is its own, not something it read.
+    if (log && log->made.count(deferred.get())) return deferred->value;
+    value = deferred->value;
+    held = deferred.get();
+  } else if (const auto& buffer = storage.buffer()) {
+    value = parameter_for_buffer(buffer);
+    held = buffer.get();
+  } else {
+    if (log) log->unreplayable = "it reads a tensor that was never written";
+    return builder_->zeros(storage.type_or(fallback));
   }
-  if (const auto& buffer = storage.buffer()) return buffer_parameter(buffer);
-  return builder_->zeros(storage.type_or(fallback));
+  if (log && log->logged.insert(value.id).second) {
+    TraceSegment::External external;
+    external.from_storage = true;
+    external.type = builder_->type(value);
+    external.held = held;
+    log->externals.push_back(std::move(external));
+    log->external_values.push_back(value.id);
+  }
+  return value;
 }
 
 stablehlo::Value PendingTrace::buffer_parameter(const std::shared_ptr<DeviceBuffer>& buffer) {
+  if (SegmentLog* log = segment_log()) log->unreplayable = "it copies host data to the device";
+  return parameter_for_buffer(buffer);
+}
+
+stablehlo::Value PendingTrace::parameter_for_buffer(const std::shared_ptr<DeviceBuffer>& buffer) {
   auto found = input_of_buffer_.find(buffer.get());
   if (found != input_of_buffer_.end()) return inputs_[found->second].value;
   Input input;
@@ -65,15 +89,30 @@ stablehlo::Value PendingTrace::buffer_parameter(const std::shared_ptr<DeviceBuff
   input.value = builder_->parameter(input.type);
   input_of_buffer_.emplace(buffer.get(), inputs_.size());
   inputs_.push_back(std::move(input));
+  if (SegmentLog* log = segment_log()) log->parameters.insert(inputs_.back().value.id);
   return inputs_.back().value;
 }
 
 stablehlo::Value PendingTrace::host_parameter(const stablehlo::TensorType& type, const void* bytes,
-                                              size_t size) {
+                                              size_t size, HostSource source) {
   Input input;
   input.type = type;
   std::memcpy(input.bytes.data(), bytes, size);
   input.value = builder_->parameter(type);
+  if (SegmentLog* log = segment_log()) {
+    log->parameters.insert(input.value.id);
+    if (source.kind == HostSource::Kind::kUnknown) {
+      log->unreplayable = "it sends a host value of unknown origin";
+    } else {
+      TraceSegment::External external;
+      external.type = type;
+      external.bytes = input.bytes;
+      external.source = source;
+      log->externals.push_back(std::move(external));
+      log->external_values.push_back(input.value.id);
+      log->logged.insert(input.value.id);
+    }
+  }
   inputs_.push_back(std::move(input));
   return inputs_.back().value;
 }
@@ -85,14 +124,19 @@ std::shared_ptr<DeferredValue> PendingTrace::defer(stablehlo::Value value) {
   deferred->generation = generation_;
   deferred->device_index = device_index_;
   deferred_.push_back(deferred);
+  if (SegmentLog* log = segment_log()) log->made.insert(deferred.get());
   return deferred;
 }
 
 void PendingTrace::add_checks(const CheckedSites& sites,
                               const std::vector<lowering::DeviceCheck>& checks) {
   const int64_t first_code = static_cast<int64_t>(check_sites_->size()) + 1;
+  const size_t first_op = builder_->operation_count();
   error_word_ = lowering::fold_checks(*builder_, error_word_, checks, first_code);
   check_sites_->insert(check_sites_->end(), sites.begin(), sites.end());
+  if (SegmentLog* log = segment_log()) {
+    log->folds.push_back(SegmentLog::Fold{first_op, builder_->operation_count(), sites, checks});
+  }
 }
 
 PendingTrace::Mark PendingTrace::mark() const {
@@ -100,6 +144,8 @@ PendingTrace::Mark PendingTrace::mark() const {
 }
 
 void PendingTrace::rollback(const Mark& mark) {
+  // Its log may name parameters the rollback removes.
+  if (SegmentLog* log = segment_log()) log->unreplayable = "an op in it failed";
   builder_->rollback(mark.builder);
   for (size_t i = mark.inputs; i < inputs_.size(); ++i) {
     if (inputs_[i].buffer) input_of_buffer_.erase(inputs_[i].buffer.get());
@@ -192,24 +238,28 @@ void PendingTrace::learn_iteration(size_t period) {
 }
 
 void PendingTrace::finish_op(std::string_view name, std::string_view signature) {
-  const uint64_t signature_hash = std::hash<std::string_view>{}(signature);
-  op_names_.emplace_back(name);
-  prefix_hashes_.push_back(prefix_hashes_.back() * kHashBase + signature_hash);
-  while (powers_.size() < prefix_hashes_.size()) powers_.push_back(powers_.back() * kHashBase);
-  // A loop iteration never ends inside a compiled graph: its ops are only
-  // recorded, and graph_ended() asks at the graph's last op.
-  bool loop = false;
-  if (runtime_.in_graph()) {
-    positions_[signature_hash].push_back(op_names_.size() - 1);
-    last_signature_hash_ = signature_hash;
-  } else {
-    loop = closes_loop(signature_hash);
-  }
+  const bool loop = note_op(name, std::hash<std::string_view>{}(signature));
   if (static_cast<int64_t>(op_names_.size()) >= runtime_.options().fused_max_ops) {
     flush("max_ops");
   } else if (loop) {
     loop_closed_ = true;
   }
+}
+
+bool PendingTrace::note_op(std::string_view name, uint64_t signature_hash) {
+  if (SegmentLog* log = segment_log()) {
+    log->names.emplace_back(name);
+    log->hashes.push_back(signature_hash);
+  }
+  op_names_.emplace_back(name);
+  prefix_hashes_.push_back(prefix_hashes_.back() * kHashBase + signature_hash);
+  while (powers_.size() < prefix_hashes_.size()) powers_.push_back(powers_.back() * kHashBase);
+  // A loop iteration never ends inside a compiled graph: its ops are only
+  // recorded, and graph_ended() asks at the graph's last op.
+  if (!runtime_.in_graph()) return closes_loop(signature_hash);
+  positions_[signature_hash].push_back(op_names_.size() - 1);
+  last_signature_hash_ = signature_hash;
+  return false;
 }
 
 void PendingTrace::begin_op() {
@@ -362,6 +412,125 @@ std::shared_ptr<const Executable> PendingTrace::program_for(const stablehlo::Fun
   if (programs.size() >= kVariantsPerBody) programs.erase(programs.begin());
   programs.push_back(Program{key.results, function.parameter_aliases, executable});
   return executable;
+}
+
+}  // namespace torch_pjrt::engine
+
+namespace torch_pjrt::engine {
+
+PendingTrace::SegmentLog* PendingTrace::segment_log() {
+  return segment_ && segment_->generation == generation_ ? &*segment_ : nullptr;
+}
+
+void PendingTrace::begin_segment() {
+  segment_.emplace();
+  segment_->generation = generation_;
+  segment_->first_op = builder_->operation_count();
+  segment_->first_value = static_cast<int32_t>(builder_->checkpoint().values);
+}
+
+TraceSegment PendingTrace::end_segment() {
+  TraceSegment segment;
+  if (!segment_) {
+    segment.unreplayable = "no segment was being recorded";
+    return segment;
+  }
+  SegmentLog log = std::move(*segment_);
+  segment_.reset();
+  if (log.generation != generation_) {
+    segment.unreplayable = "the pending ops were flushed inside it";
+    return segment;
+  }
+  if (!log.unreplayable.empty()) {
+    segment.unreplayable = std::move(log.unreplayable);
+    return segment;
+  }
+  segment.op_names = std::move(log.names);
+  segment.op_hashes = std::move(log.hashes);
+  std::unordered_map<int32_t, int32_t>& local = segment.local_of;
+  auto define = [&](stablehlo::Value v) {
+    const auto id = static_cast<int32_t>(segment.types.size());
+    local.emplace(v.id, id);
+    segment.types.push_back(builder_->type(v));
+    return stablehlo::Value{id};
+  };
+  for (size_t i = 0; i < log.externals.size(); ++i) {
+    define(stablehlo::Value{log.external_values[i]});
+  }
+  segment.externals = std::move(log.externals);
+  auto renumber = [&](stablehlo::Value v) {
+    auto found = local.find(v.id);
+    if (found == local.end()) {
+      throw std::logic_error("value %" + std::to_string(v.id) + " comes from outside the segment");
+    }
+    return stablehlo::Value{found->second};
+  };
+  std::function<stablehlo::Operation(const stablehlo::Operation&)> copy =
+      [&](const stablehlo::Operation& op) {
+        stablehlo::Operation out;
+        out.name = op.name;
+        out.attributes = op.attributes;
+        for (stablehlo::Value v : op.operands) out.operands.push_back(renumber(v));
+        for (const stablehlo::Block& region : op.regions) {
+          stablehlo::Block block;
+          for (stablehlo::Value v : region.arguments) block.arguments.push_back(define(v));
+          for (const stablehlo::Operation& inner : region.operations) {
+            block.operations.push_back(copy(inner));
+          }
+          out.regions.push_back(std::move(block));
+        }
+        for (stablehlo::Value v : op.results) out.results.push_back(define(v));
+        return out;
+      };
+  try {
+    size_t fold = 0;
+    const size_t end = builder_->operation_count();
+    for (size_t i = log.first_op; i < end; ++i) {
+      // The ops that folded an op's checks into the trace's error word are
+      // not copied: they chain to the word of the trace they were made in,
+      // and add_checks makes them again when the segment is appended.
+      while (fold < log.folds.size() && log.folds[fold].begin == i) {
+        SegmentLog::Fold& folded = log.folds[fold];
+        TraceSegment::Checks checks{segment.operations.size(), std::move(folded.sites), {}};
+        for (lowering::DeviceCheck check : folded.checks) {
+          check.failed = renumber(check.failed);
+          check.detail = renumber(check.detail);
+          checks.checks.push_back(std::move(check));
+        }
+        segment.checks.push_back(std::move(checks));
+        i = folded.end;
+        ++fold;
+      }
+      if (i >= end) break;
+      segment.operations.push_back(copy(builder_->operation(i)));
+    }
+  } catch (const std::logic_error& e) {
+    segment.unreplayable = e.what();
+  }
+  return segment;
+}
+
+std::vector<stablehlo::Value> PendingTrace::append_segment(
+    const TraceSegment& segment, std::vector<stablehlo::Value> externals) {
+  std::vector<stablehlo::Value> values = std::move(externals);
+  values.resize(segment.types.size());
+  const stablehlo::Operation* ops = segment.operations.data();
+  size_t done = 0;
+  for (const TraceSegment::Checks& checks : segment.checks) {
+    builder_->append_copies(ops + done, ops + checks.position, segment.types, values);
+    done = checks.position;
+    std::vector<lowering::DeviceCheck> renumbered = checks.checks;
+    for (lowering::DeviceCheck& check : renumbered) {
+      check.failed = values.at(check.failed.id);
+      check.detail = values.at(check.detail.id);
+    }
+    add_checks(checks.sites, renumbered);
+  }
+  builder_->append_copies(ops + done, ops + segment.operations.size(), segment.types, values);
+  for (size_t i = 0; i < segment.op_names.size(); ++i) {
+    note_op(segment.op_names[i], segment.op_hashes[i]);
+  }
+  return values;
 }
 
 }  // namespace torch_pjrt::engine

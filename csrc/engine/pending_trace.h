@@ -8,11 +8,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/device_buffer.h"
 #include "engine/device_checks.h"
 #include "engine/storage_value.h"
+#include "engine/trace_segment.h"
 #include "stablehlo/builder.h"
 
 namespace torch_pjrt::engine {
@@ -42,9 +44,10 @@ class PendingTrace {
   stablehlo::Value storage_value(const StorageValue& storage, stablehlo::ElementType fallback);
   stablehlo::Value buffer_parameter(const std::shared_ptr<DeviceBuffer>& buffer);
   // A small host value (scalar, RNG key, view offset) sent at run time, so
-  // that it never shapes the program.
-  stablehlo::Value host_parameter(const stablehlo::TensorType& type, const void* bytes,
-                                  size_t size);
+  // that it never shapes the program. `source` says where a recorded segment
+  // finds it on a later call.
+  stablehlo::Value host_parameter(const stablehlo::TensorType& type, const void* bytes, size_t size,
+                                  HostSource source = {});
   // A new deferred value computed by `value`.
   std::shared_ptr<DeferredValue> defer(stablehlo::Value value);
 
@@ -80,6 +83,22 @@ class PendingTrace {
   // flush::<reason>. A failure marks the pending values failed and throws.
   void flush(const std::string& reason);
 
+  // A compiled graph's first call records the ops it adds between these, so
+  // that later calls append them again (append_segment) instead of running
+  // each op's rule. What the segment reads from outside itself is logged as
+  // it is read: storages through storage_value(), host values with their
+  // source. A flush inside it, a buffer uploaded from the host or a host
+  // value of unknown source makes it unreplayable (TraceSegment says why).
+  void begin_segment();
+  TraceSegment end_segment();
+  // Appends a recorded segment. `externals` holds this call's value of each
+  // of its externals, read in the recorded order (storage_value and
+  // host_parameter, which create parameters in the same order as the
+  // recording did, so the program is the same). Returns the value of every
+  // local id. The caller checks first that the ops fit under the size bound.
+  std::vector<stablehlo::Value> append_segment(const TraceSegment& segment,
+                                               std::vector<stablehlo::Value> externals);
+
  private:
   // One parameter of the function: a materialized buffer, or host bytes.
   struct Input {
@@ -95,6 +114,31 @@ class PendingTrace {
     std::shared_ptr<const Executable> executable;
   };
   void reset();
+  // finish_op without its flush at the size bound: whether the op closed a
+  // loop iteration.
+  bool note_op(std::string_view name, uint64_t signature_hash);
+  // What a segment being recorded logged (begin_segment .. end_segment).
+  struct SegmentLog {
+    uint64_t generation = 0;
+    size_t first_op = 0;
+    int32_t first_value = 0;
+    std::vector<TraceSegment::External> externals;
+    std::vector<int32_t> external_values;           // their ids in the builder
+    std::unordered_set<int32_t> logged;             // the same, as a set
+    std::unordered_set<int32_t> parameters;         // created while recording
+    std::unordered_set<const DeferredValue*> made;  // deferred values it made
+    struct Fold {
+      size_t begin = 0, end = 0;  // the ops add_checks appended
+      CheckedSites sites;
+      std::vector<lowering::DeviceCheck> checks;
+    };
+    std::vector<Fold> folds;
+    std::vector<std::string> names;
+    std::vector<uint64_t> hashes;
+    std::string unreplayable;
+  };
+  SegmentLog* segment_log();  // null unless recording in this builder
+  stablehlo::Value parameter_for_buffer(const std::shared_ptr<DeviceBuffer>& buffer);
   // The executable for `function`, and where each of its results is among
   // the executable's outputs. A flush of ops already run with more live
   // results (a step flushed by synchronize() keeps its gradients; the same
@@ -143,6 +187,7 @@ class PendingTrace {
   size_t iteration_ops_ = 0;
   uint64_t iteration_hash_ = 0;
   std::unordered_map<uint64_t, std::vector<Program>> programs_;  // by body hash
+  std::optional<SegmentLog> segment_;
 };
 
 }  // namespace torch_pjrt::engine
