@@ -13,7 +13,10 @@ Settings (environment, read at import):
   TORCH_PJRT_CACHE_DIR     compiled executables on disk (default ~/.cache/torch_pjrt; 0: off)
   TORCH_PJRT_CACHE_MAX_BYTES  bound of that directory (default 2 GiB, least recently used go)
   TORCH_PJRT_XLA_FLAGS     "--xla_flag=value ..." passed to every compile
-  TORCH_PJRT_DEBUG         recompile: one line on stderr per compile saying why
+  TORCH_PJRT_GRAPH_REPLAY  0: torch.compile graphs run their ops on every call (default 1:
+                           later calls replay the first call's record)
+  TORCH_PJRT_DEBUG         recompile: one line on stderr per compile saying why;
+                           replay: one line per compiled graph that is not replayed, saying why
 """
 import os
 
@@ -34,7 +37,7 @@ def _env_int(name, default):
         raise RuntimeError(f"{name} must be an integer, got {value!r}") from None
 
 
-_DEBUG_TOPICS = ("recompile",)
+_DEBUG_TOPICS = ("recompile", "replay")
 
 
 def _cache_dir():

@@ -11,7 +11,9 @@ def metrics() -> dict:
     loading executables from the disk cache). Fused mode adds flushes
     (programs its pending traces ran), one "flush::<reason>" per reason
     (host_read, host_scalar, data_dependent, host_write, resize, synchronize,
-    loop, max_ops) and ops_per_flush (their mean size)."""
+    loop, max_ops) and ops_per_flush (their mean size). traced_ops counts the
+    ops whose lowering rule ran, graph_replays the torch.compile graph calls
+    that replayed their first call's recording instead."""
     return dict(_C._metrics())
 
 

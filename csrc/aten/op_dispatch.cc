@@ -97,6 +97,7 @@ void finish_returns(const OpPlan& plan, torch::jit::Stack* stack, size_t first,
 void run_op(const OpPlan& plan, torch::jit::Stack* stack, size_t first) {
   TracedCall call(plan, *stack, first);
   engine::Runtime& rt = runtime();
+  rt.metrics().traced_ops.fetch_add(1, std::memory_order_relaxed);
   if (!rt.fusing()) {
     finish_returns(plan, stack, first, run_traced(call));
     // Debug mode waited for the op; a host value was waited for too.

@@ -1,7 +1,9 @@
 // torch_pjrt._C: what the Python package needs from the C++ core.
+#include <torch/csrc/autograd/python_variable.h>
 #include <torch/csrc/utils/pybind.h>
 
 #include "aten/generator.h"
+#include "aten/graph_replay.h"
 #include "aten/op_dispatch.h"
 #include "aten/runtime_access.h"
 #include "aten/storage.h"
@@ -15,6 +17,43 @@ namespace {
 
 namespace py = pybind11;
 
+// A compiled graph's arguments as the recorder sees them: tensors, and
+// undefined ones for everything else.
+std::vector<at::Tensor> graph_tensors(const py::list& items) {
+  std::vector<at::Tensor> tensors;
+  tensors.reserve(items.size());
+  for (const py::handle item : items) {
+    tensors.push_back(THPVariable_Check(item.ptr()) ? THPVariable_Unpack(item.ptr())
+                                                    : at::Tensor());
+  }
+  return tensors;
+}
+
+// graph_input_key plus the values of the non-tensor arguments (Dynamo's
+// specialized ints and floats, None); None for an argument of another kind.
+py::object graph_call_key(const py::list& items) {
+  std::string key = graph_input_key(graph_tensors(items));
+  for (const py::handle item : items) {
+    if (THPVariable_Check(item.ptr())) continue;
+    if (item.is_none()) {
+      key.push_back('N');
+    } else if (PyBool_Check(item.ptr())) {
+      key.push_back(item.ptr() == Py_True ? 't' : 'f');
+    } else if (PyLong_Check(item.ptr())) {
+      const int64_t v = item.cast<int64_t>();
+      key.push_back('i');
+      key.append(reinterpret_cast<const char*>(&v), sizeof(v));
+    } else if (PyFloat_Check(item.ptr())) {
+      const double v = item.cast<double>();
+      key.push_back('d');
+      key.append(reinterpret_cast<const char*>(&v), sizeof(v));
+    } else {
+      return py::none();
+    }
+  }
+  return py::bytes(key);
+}
+
 py::dict metrics() {
   engine::Metrics& m = runtime().metrics();
   py::dict result;
@@ -24,6 +63,8 @@ py::dict metrics() {
   result["disk_cache_misses"] = m.disk_cache_misses.load();
   result["disk_cache_bytes"] = m.disk_cache_bytes.load();
   result["executions"] = m.executions.load();
+  result["traced_ops"] = m.traced_ops.load();
+  result["graph_replays"] = m.graph_replays.load();
   result["executions_in_flight"] = runtime().executions_in_flight();
   result["bytes_to_device"] = m.bytes_to_device.load();
   result["bytes_from_device"] = m.bytes_from_device.load();
@@ -125,6 +166,33 @@ PYBIND11_MODULE(_C, m) {
   m.def("_end_graph", [] {
     py::gil_scoped_release no_gil;
     runtime().end_graph();
+  });
+  // torch.compile's graph replay (aten/graph_replay.h).
+  py::class_<RecordedGraph>(m, "_RecordedGraph");
+  m.def("_graph_call_key", &graph_call_key);
+  m.def("_begin_graph_recording", [](const py::list& inputs, int64_t most_ops) {
+    return begin_graph_recording(graph_tensors(inputs), most_ops);
+  });
+  m.def("_end_graph_recording", [](const py::list& outputs) -> py::tuple {
+    std::string why;
+    auto recording = end_graph_recording(graph_tensors(outputs), why);
+    if (!recording) return py::make_tuple(py::none(), why);
+    return py::make_tuple(RecordedGraph{std::move(recording)}, py::none());
+  });
+  m.def("_abort_graph_recording", &abort_graph_recording);
+  m.def("_replay_graph", [](const RecordedGraph& graph, const py::list& inputs) -> py::object {
+    std::optional<std::vector<at::Tensor>> outputs =
+        replay_graph(*graph.recording, graph_tensors(inputs));
+    if (!outputs) return py::none();
+    py::list result;
+    for (at::Tensor& t : *outputs) {
+      if (t.defined()) {
+        result.append(py::reinterpret_steal<py::object>(THPVariable_Wrap(std::move(t))));
+      } else {
+        result.append(py::none());
+      }
+    }
+    return result;
   });
   m.def("_reset_metrics", [] { runtime().metrics().reset(); });
   m.def("_memory_allocated", [] { return runtime().metrics().live_bytes.load(); });

@@ -9,6 +9,7 @@
 
 #include "aten/dtype.h"
 #include "aten/generator.h"
+#include "aten/graph_replay.h"
 #include "aten/runtime_access.h"
 #include "aten/storage.h"
 #include "engine/offset_window.h"
@@ -22,6 +23,11 @@ using stablehlo::TensorType;
 using stablehlo::Value;
 
 namespace {
+
+// Scalars and view offsets: a compiled graph's constants and its inputs'
+// layouts fix them, so its later calls (whose key holds the layouts) send the
+// recorded bytes again.
+constexpr engine::HostSource kFixedByCall{engine::HostSource::Kind::kConstant, -1};
 
 // The signature is a byte string: exact (no hash collisions) and cheap to build.
 template <typename T>
@@ -159,13 +165,21 @@ TensorSlot TracedCall::rng_key_slot(const std::optional<at::Generator>& generato
   slot.host_value = true;
   slot.layout.element = ElementType::kU64;
   slot.layout.sizes = {2};
-  slot.input = host_input(TensorType{ElementType::kU64, {2}}, key.data(), 16);
+  // A compiled graph's later calls draw the same keys from the default
+  // generator; another generator is not one of its inputs.
+  engine::HostSource source;
+  if (!generator.has_value() || !generator->defined()) {
+    source.kind = engine::HostSource::Kind::kRngKey;
+  }
+  slot.input = host_input(TensorType{ElementType::kU64, {2}}, key.data(), 16, source);
   return slot;
 }
 
-int TracedCall::host_input(const TensorType& type, const void* bytes, size_t size) {
+int TracedCall::host_input(const TensorType& type, const void* bytes, size_t size,
+                           engine::HostSource source) {
   CallInput input;
   input.type = type;
+  input.source = source;
   std::memcpy(input.host_bytes.data(), bytes, size);
   inputs_.push_back(input);
   return static_cast<int>(inputs_.size()) - 1;
@@ -208,7 +222,8 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
     if (slot.negative) signature_.push_back('n');
     if (engine::has_runtime_offset(slot.storage_type, slot.layout)) {
       const int64_t offset = slot.layout.offset;
-      slot.offset_input = host_input(TensorType{ElementType::kS64, {}}, &offset, sizeof(offset));
+      slot.offset_input =
+          host_input(TensorType{ElementType::kS64, {}}, &offset, sizeof(offset), kFixedByCall);
       signature_.push_back('B');
     } else {
       append(signature_, slot.layout.offset);
@@ -221,8 +236,17 @@ TensorSlot TracedCall::tensor_slot(const at::Tensor& tensor) {
     slot.host_value = true;
     slot.wrapped_number = tensor.unsafeGetTensorImpl()->is_wrapped_number();
     slot.layout.element = to_element_type(tensor.scalar_type());
+    // A wrapped number that is not a graph input was a Python scalar in the
+    // graph's code (x * 0.5): a constant of the graph.
+    const int graph_input = recorded_host_input(tensor);
+    engine::HostSource source;
+    if (graph_input >= 0) {
+      source = {engine::HostSource::Kind::kInput, graph_input};
+    } else if (slot.wrapped_number) {
+      source = kFixedByCall;
+    }
     slot.input = host_input(TensorType{slot.layout.element, {}}, value.const_data_ptr(),
-                            value.element_size());
+                            value.element_size(), source);
     signature_.push_back(slot.wrapped_number ? 'w' : 's');
     append(signature_, slot.layout.element);
     return slot;
@@ -301,19 +325,19 @@ void TracedCall::collect(size_t index, const c10::IValue& value) {
       if (scalar.isBoolean()) {
         bool v = scalar.toBool();
         slot.layout.element = ElementType::kPred;
-        slot.input = host_input(TensorType{ElementType::kPred, {}}, &v, 1);
+        slot.input = host_input(TensorType{ElementType::kPred, {}}, &v, 1, kFixedByCall);
       } else if (scalar.isIntegral(false)) {
         int64_t v = scalar.toLong();
         slot.layout.element = ElementType::kS64;
-        slot.input = host_input(TensorType{ElementType::kS64, {}}, &v, 8);
+        slot.input = host_input(TensorType{ElementType::kS64, {}}, &v, 8, kFixedByCall);
       } else if (scalar.isComplex()) {
         c10::complex<double> v = scalar.toComplexDouble();
         slot.layout.element = ElementType::kC128;
-        slot.input = host_input(TensorType{ElementType::kC128, {}}, &v, 16);
+        slot.input = host_input(TensorType{ElementType::kC128, {}}, &v, 16, kFixedByCall);
       } else {
         double v = scalar.toDouble();
         slot.layout.element = ElementType::kF64;
-        slot.input = host_input(TensorType{ElementType::kF64, {}}, &v, 8);
+        slot.input = host_input(TensorType{ElementType::kF64, {}}, &v, 8, kFixedByCall);
       }
       signature_.push_back('S');
       append(signature_, slot.layout.element);
@@ -612,7 +636,8 @@ std::vector<c10::IValue> TracedCall::record(engine::PendingTrace& trace) const {
       } else {
         const size_t size = static_cast<size_t>(input.type.numel()) *
                             static_cast<size_t>(stablehlo::byte_width(input.type.element));
-        parameters.push_back(trace.host_parameter(input.type, input.host_bytes.data(), size));
+        parameters.push_back(
+            trace.host_parameter(input.type, input.host_bytes.data(), size, input.source));
       }
     }
     emitted = emit(b, parameters);

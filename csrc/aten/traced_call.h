@@ -54,6 +54,7 @@ struct CallInput {
   engine::StorageValue* storage = nullptr;
   stablehlo::TensorType type;
   std::array<uint8_t, 16> host_bytes{};
+  engine::HostSource source;  // of host values, for a compiled graph's recording
 };
 
 // One dispatcher call on its way to the device: arguments collected from the
@@ -100,7 +101,8 @@ class TracedCall {
   TensorSlot tensor_slot(const at::Tensor& tensor);
   // A fresh key from `generator`, or from the call device's default one.
   TensorSlot rng_key_slot(const std::optional<at::Generator>& generator);
-  int host_input(const stablehlo::TensorType& type, const void* bytes, size_t size);
+  int host_input(const stablehlo::TensorType& type, const void* bytes, size_t size,
+                 engine::HostSource source);
 
   const OpPlan& plan_;
   std::string signature_;

@@ -38,6 +38,8 @@ void Metrics::reset() {
   disk_cache_hits = 0;
   disk_cache_misses = 0;
   executions = 0;
+  traced_ops = 0;
+  graph_replays = 0;
   bytes_to_device = 0;
   bytes_from_device = 0;
   cpu_fallbacks = 0;

@@ -25,6 +25,10 @@ class Metrics {
   // Fused mode: programs flushed, and the ops they held in all.
   std::atomic<int64_t> flushes{0};
   std::atomic<int64_t> fused_ops{0};
+  // Ops whose lowering rule ran (eager ops, a compiled graph's first call),
+  // and compiled graph calls that appended a recorded graph instead.
+  std::atomic<int64_t> traced_ops{0};
+  std::atomic<int64_t> graph_replays{0};
   std::atomic<int64_t> live_buffers{0};
   std::atomic<int64_t> live_bytes{0};
   std::atomic<int64_t> peak_live_bytes{0};

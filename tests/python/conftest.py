@@ -4,6 +4,8 @@ import shutil
 import sys
 import tempfile
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(__file__))
 
 # Tests never read or fill the user's executable cache: each pytest process
@@ -16,3 +18,13 @@ os.environ["TORCH_PJRT_CACHE_DIR"] = _cache_dir
 # the tests themselves without the backend.
 if os.environ.get("TORCH_PJRT_TEST_DEVICE", "tpu") == "tpu":
     import torch_pjrt  # noqa: F401
+
+
+@pytest.fixture
+def fresh_dynamo():
+    """Dynamo's caches emptied before and after: compiled tests see only their own graphs."""
+    import torch
+
+    torch.compiler.reset()
+    yield
+    torch.compiler.reset()

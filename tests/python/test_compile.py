@@ -19,11 +19,7 @@ def counts():
     return m.get("executions", 0), m.get("compiles", 0)
 
 
-@pytest.fixture(autouse=True)
-def fresh_dynamo():
-    torch.compiler.reset()
-    yield
-    torch.compiler.reset()
+pytestmark = pytest.mark.usefixtures("fresh_dynamo")
 
 
 def test_backend_is_registered_by_name():
