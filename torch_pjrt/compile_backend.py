@@ -27,6 +27,7 @@ program per shape set.
 import functools
 import os
 import sys
+from typing import NamedTuple
 
 import torch
 from torch._dynamo.backends.common import aot_autograd
@@ -73,32 +74,34 @@ def _tensors_in(value):
 
 
 def _split_host_part(graph_module):
-    """The graph as (host part, device part), or None when they cannot be
-    separated. The host part holds the nodes that compute CPU values from
+    """The graph as (host part, device part) — (None, the graph) when it has
+    no host part — or None when they cannot be separated. The host part holds the nodes that compute CPU values from
     inputs and other CPU values (an optimizer's step counts and bias
     corrections); it returns those the device part uses, which become extra
     inputs of the device part. None when a CPU value depends on a device
     value, a node has no recorded value to tell, or the device part reads an
     input the host part writes in place (it would see the written value)."""
     graph = graph_module.graph
+
+    def on_device(node):
+        if node.op == "call_function":
+            return node not in host
+        return any(t.device.type != "cpu" for t in _tensors_in(node.meta.get("val")))
+
     host = set()
     for node in graph.nodes:
         if node.op != "call_function":
             continue
         if "val" not in node.meta:
             return None
-        inputs = node.all_input_nodes
         tensors = _tensors_in(node.meta["val"])
-        reads_device = any(n.op == "call_function" and n not in host for n in inputs) or any(
-            t.device.type != "cpu" for n in inputs if n.op != "call_function"
-            for t in _tensors_in(n.meta.get("val")))
-        on_cpu = bool(tensors) and all(t.device.type == "cpu" for t in tensors)
-        if on_cpu:
+        reads_device = any(on_device(n) for n in node.all_input_nodes)
+        if tensors and all(t.device.type == "cpu" for t in tensors):
             if reads_device:
                 return None
             host.add(node)
-        elif not tensors and not reads_device and inputs:
-            host.add(node)
+        elif not tensors and not reads_device and node.all_input_nodes:
+            host.add(node)  # a size or a scalar of CPU values
     if not host:
         return None, graph_module
     written = set()
@@ -139,6 +142,12 @@ def _split_host_part(graph_module):
             torch.fx.GraphModule(graph_module, device_graph))
 
 
+class _Recorded(NamedTuple):
+    recording: object  # _C._RecordedGraph
+    constants: dict  # output position -> the int, float or bool it returned
+    output_type: type  # tuple or list, as the graph returned its outputs
+
+
 class _CompiledGraph:
     """One AOTAutograd graph: runs it, records it, replays the records."""
 
@@ -155,7 +164,7 @@ class _CompiledGraph:
                           if n.op == "get_attr"
                           and isinstance(getattr(graph_module, n.target, None), torch.Tensor)]
         self.op_count = sum(1 for n in self.device_part.graph.nodes if n.op == "call_function")
-        self.recordings = {}  # input key -> (recording, constant outputs, output type)
+        self.recordings = {}  # input key -> _Recorded
         self.attempts = {}  # input key -> recordings tried
         self.explained = set()
 
@@ -167,13 +176,13 @@ class _CompiledGraph:
         inputs = [*args, *host_values, *self.constants]
         key = _C._graph_call_key(inputs)
         with graph_scope():
-            recording = self.recordings.get(key)
-            if recording is not None:
-                outputs = _C._replay_graph(recording[0], inputs)
+            recorded = self.recordings.get(key)
+            if recorded is not None:
+                outputs = _C._replay_graph(recorded.recording, inputs)
                 if outputs is not None:
-                    for position, value in recording[1].items():
+                    for position, value in recorded.constants.items():
                         outputs[position] = value
-                    return recording[2](outputs)
+                    return recorded.output_type(outputs)
                 # Inputs that shared a value when it was recorded no longer
                 # do: it records again.
                 del self.recordings[key]
@@ -223,7 +232,7 @@ class _CompiledGraph:
         if recording is None:
             _explain(self.graph_module, why)
         else:
-            self.recordings[key] = (recording, constants, type(outputs))
+            self.recordings[key] = _Recorded(recording, constants, type(outputs))
         return outputs
 
 

@@ -344,17 +344,14 @@ std::optional<std::vector<at::Tensor>> replay_graph(const GraphRecording& record
   engine::PendingTrace& trace = rt.pending(recording.device);
   std::lock_guard<std::recursive_mutex> lock(trace.mutex());
   const engine::TraceSegment& segment = recording.segment;
-  // Checked before anything is appended or a key drawn: a storage whose
-  // value changed type, or two inputs no longer holding one value, mean
-  // other ops; the graph runs as on its first call.
+  // Checked before anything is appended or a key drawn: inputs that held one
+  // value when the graph was recorded must still do (the key fixes the rest),
+  // or the graph runs as on its first call.
   const size_t externals = segment.externals.size();
   for (size_t i = 0; i < externals; ++i) {
     const int input = recording.external_input[i];
-    if (input < 0) continue;
-    const engine::StorageValue& storage = storage_value(inputs[input]);
-    const stablehlo::TensorType& type = segment.externals[i].type;
-    if (!storage.is_written() || storage.type_or(type.element) != type) return std::nullopt;
-    const HeldState state = held_state(storage);
+    if (input < 0 || recording.external_also[i].empty()) continue;
+    const HeldState state = held_state(storage_value(inputs[input]));
     for (int other : recording.external_also[i]) {
       if (!state.same_as(storage_value(inputs[other]))) return std::nullopt;
     }

@@ -47,8 +47,7 @@ int recorded_host_input(const at::Tensor& tensor);
 
 // Appends the recorded ops for a call with the recording's key and returns
 // the outputs; nullopt when they cannot be appended (two inputs that held
-// one value no longer do, a storage holds a value of another type), and the
-// caller runs the graph instead.
+// one value no longer do), and the caller runs the graph instead.
 std::optional<std::vector<at::Tensor>> replay_graph(const GraphRecording& recording,
                                                     const std::vector<at::Tensor>& inputs);
 

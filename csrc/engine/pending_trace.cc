@@ -89,7 +89,6 @@ stablehlo::Value PendingTrace::parameter_for_buffer(const std::shared_ptr<Device
   input.value = builder_->parameter(input.type);
   input_of_buffer_.emplace(buffer.get(), inputs_.size());
   inputs_.push_back(std::move(input));
-  if (SegmentLog* log = segment_log()) log->parameters.insert(inputs_.back().value.id);
   return inputs_.back().value;
 }
 
@@ -100,7 +99,6 @@ stablehlo::Value PendingTrace::host_parameter(const stablehlo::TensorType& type,
   std::memcpy(input.bytes.data(), bytes, size);
   input.value = builder_->parameter(type);
   if (SegmentLog* log = segment_log()) {
-    log->parameters.insert(input.value.id);
     if (source.kind == HostSource::Kind::kUnknown) {
       log->unreplayable = "it sends a host value of unknown origin";
     } else {
@@ -426,7 +424,6 @@ void PendingTrace::begin_segment() {
   segment_.emplace();
   segment_->generation = generation_;
   segment_->first_op = builder_->operation_count();
-  segment_->first_value = static_cast<int32_t>(builder_->checkpoint().values);
 }
 
 TraceSegment PendingTrace::end_segment() {
@@ -465,23 +462,6 @@ TraceSegment PendingTrace::end_segment() {
     }
     return stablehlo::Value{found->second};
   };
-  std::function<stablehlo::Operation(const stablehlo::Operation&)> copy =
-      [&](const stablehlo::Operation& op) {
-        stablehlo::Operation out;
-        out.name = op.name;
-        out.attributes = op.attributes;
-        for (stablehlo::Value v : op.operands) out.operands.push_back(renumber(v));
-        for (const stablehlo::Block& region : op.regions) {
-          stablehlo::Block block;
-          for (stablehlo::Value v : region.arguments) block.arguments.push_back(define(v));
-          for (const stablehlo::Operation& inner : region.operations) {
-            block.operations.push_back(copy(inner));
-          }
-          out.regions.push_back(std::move(block));
-        }
-        for (stablehlo::Value v : op.results) out.results.push_back(define(v));
-        return out;
-      };
   try {
     size_t fold = 0;
     const size_t end = builder_->operation_count();
@@ -502,7 +482,7 @@ TraceSegment PendingTrace::end_segment() {
         ++fold;
       }
       if (i >= end) break;
-      segment.operations.push_back(copy(builder_->operation(i)));
+      segment.operations.push_back(stablehlo::renumbered(builder_->operation(i), renumber, define));
     }
   } catch (const std::logic_error& e) {
     segment.unreplayable = e.what();

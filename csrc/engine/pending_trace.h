@@ -121,11 +121,9 @@ class PendingTrace {
   struct SegmentLog {
     uint64_t generation = 0;
     size_t first_op = 0;
-    int32_t first_value = 0;
     std::vector<TraceSegment::External> externals;
     std::vector<int32_t> external_values;           // their ids in the builder
     std::unordered_set<int32_t> logged;             // the same, as a set
-    std::unordered_set<int32_t> parameters;         // created while recording
     std::unordered_set<const DeferredValue*> made;  // deferred values it made
     struct Fold {
       size_t begin = 0, end = 0;  // the ops add_checks appended

@@ -238,52 +238,35 @@ const Operation& Builder::operation(size_t index) const {
   return impl_->fn.body.operations.at(index);
 }
 
-Operation Builder::Impl::copy_operation(const Operation& op, const std::vector<TensorType>& types,
-                                        std::vector<Value>& values) {
-  auto value_of = [&](Value local) {
-    if (local.id < 0 || static_cast<size_t>(local.id) >= values.size() ||
-        !values[local.id].valid()) {
-      detail::fail(op.name, "copied operand %" + std::to_string(local.id) + " has no value");
-    }
-    return values[local.id];
-  };
-  Operation copy;
-  copy.name = op.name;
-  copy.attributes = op.attributes;
-  copy.operands.reserve(op.operands.size());
-  for (Value v : op.operands) copy.operands.push_back(value_of(v));
-  copy.regions.reserve(op.regions.size());
-  for (const Block& region : op.regions) {
-    Block block;
-    scopes.push_back(next_scope++);
-    for (Value v : region.arguments) {
-      values.at(v.id) = new_value(types.at(v.id));
-      block.arguments.push_back(values[v.id]);
-    }
-    block.operations.reserve(region.operations.size());
-    for (const Operation& inner : region.operations) {
-      block.operations.push_back(copy_operation(inner, types, values));
-    }
-    scopes.pop_back();
-    copy.regions.push_back(std::move(block));
-  }
-  copy.results.reserve(op.results.size());
-  for (Value v : op.results) {
-    values.at(v.id) = new_value(types.at(v.id));
-    copy.results.push_back(values[v.id]);
-  }
-  return copy;
-}
-
 void Builder::append_copies(const Operation* begin, const Operation* end,
                             const std::vector<TensorType>& types, std::vector<Value>& values) {
   impl_->check_open("append_copies");
   if (impl_->blocks.size() != 1) throw BuildError("append_copies: called while building a region");
   std::vector<Operation>& body = impl_->fn.body.operations;
   body.reserve(body.size() + static_cast<size_t>(end - begin));
-  for (const Operation* op = begin; op != end; ++op) {
-    body.push_back(impl_->copy_operation(*op, types, values));
-  }
+  Impl& impl = *impl_;
+  auto use = [&](Value local) {
+    if (local.id < 0 || static_cast<size_t>(local.id) >= values.size() ||
+        !values[local.id].valid()) {
+      detail::fail("append_copies",
+                   "copied operand %" + std::to_string(local.id) + " has no value");
+    }
+    return values[local.id];
+  };
+  // Fresh values of the recorded types, in fresh scopes per region as
+  // build_region makes them.
+  auto define = [&](Value local) {
+    return values.at(local.id) = impl.new_value(types.at(local.id));
+  };
+  auto region = [&](bool entering) {
+    if (entering) {
+      impl.scopes.push_back(impl.next_scope++);
+    } else {
+      impl.scopes.pop_back();
+    }
+  };
+  for (const Operation* op = begin; op != end; ++op)
+    body.push_back(renumbered(*op, use, define, region));
 }
 
 Function Builder::finish(const std::vector<Value>& results) {

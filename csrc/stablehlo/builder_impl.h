@@ -49,10 +49,6 @@ struct Builder::Impl {
                             std::vector<Block> regions);
   Value append1(std::string_view name, std::vector<Value> operands, TensorType result_type,
                 std::string attributes = {});
-  // A copy of `op` whose values are renumbered from local ids (see
-  // Builder::append_copies); regions get fresh scopes, as build_region's do.
-  Operation copy_operation(const Operation& op, const std::vector<TensorType>& types,
-                           std::vector<Value>& values);
   // A stablehlo.constant of explicit values (int64_t or double).
   template <class T>
   Value dense(const std::vector<T>& values, const TensorType& type);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,14 @@ struct Block {
   std::vector<Value> arguments;
   std::vector<Operation> operations;  // the last one is the terminator in regions
 };
+
+// A copy of `op` with its values replaced: `use` gives each operand's new
+// value; `define` each value it defines, in definition order (per region:
+// its arguments, then its ops' values; then the op's results); `region` is
+// called with true before a region and false after it.
+Operation renumbered(const Operation& op, const std::function<Value(Value)>& use,
+                     const std::function<Value(Value)>& define,
+                     const std::function<void(bool entering)>& region = nullptr);
 
 // A finished function `main`: its body block's arguments are the parameters.
 struct Function {
